@@ -1,0 +1,464 @@
+"""Read input files into RawDocuments.
+
+`load_file` never raises for bad input: every problem becomes an IngestError in
+the returned LoadResult, so one broken file never stops a whole ingest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import re
+import stat
+import zipfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import docx
+from bs4 import BeautifulSoup, NavigableString
+from charset_normalizer import from_bytes
+from docx.table import Table
+from pypdf import PdfReader
+from pypdf.errors import DependencyError
+
+from policyqa.errors import IngestError
+from policyqa.types import Page, RawDocument
+
+SUPPORTED_SUFFIXES = frozenset({".txt", ".md", ".pdf", ".docx", ".html", ".htm", ".jsonl"})
+
+# Control characters other than tab/newline/vertical tab/form feed/carriage return
+# (form feed marks page breaks in text exported from PDFs), C1 controls, and the
+# replacement character that a lossy decode leaves behind.
+_BAD_CHARS = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f\ufffd]")
+# Non-ASCII characters expected in Chinese policy texts: CJK symbols and ideographs,
+# full-width forms, general punctuation (— “ ” …) and Latin-1 (° × ·).
+_PLAUSIBLE_CHARS = re.compile(
+    r"[\u00a0-\u00ff\u2000-\u206f\u3000-\u303f\u3400-\u9fff\uf900-\ufaff\uff00-\uffef]"
+)
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+# Share of bad characters above which a text is treated as binary or garbled.
+_MAX_BAD_SHARE = 0.02
+
+_NEEDS_CRYPTOGRAPHY = "encrypted PDF (AES) needs the 'cryptography' package to decrypt"
+
+_HTML_DROP = ("script", "style", "nav", "header", "footer", "noscript", "template", "head")
+# Elements that start a new line when rendered; inline ones (a, span, b ...) must
+# not break a sentence, since Chinese pages link cited policies mid-sentence.
+_HTML_BLOCKS = (
+    "p", "div", "li", "ul", "ol", "dl", "dt", "dd", "tr", "table", "tbody", "thead",
+    "h1", "h2", "h3", "h4", "h5", "h6", "section", "article", "aside", "main",
+    "blockquote", "pre", "form", "fieldset", "figure", "figcaption", "address", "hr",
+    "caption", "center",
+)
+_HTML_CELLS = ("td", "th")
+_HTML_CHARSET = re.compile(rb"""charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
+# GB2312 and GBK pages routinely contain characters outside their declared
+# charset; GB18030 is a strict superset of both.
+_CHARSET_ALIASES = {
+    "gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030", "gb_2312-80": "gb18030",
+}
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    documents: tuple[RawDocument, ...]
+    errors: tuple[IngestError, ...]
+
+
+class _Problem(Exception):
+    """Internal: a reason why the file cannot be loaded."""
+
+
+# ---------------------------------------------------------------- file discovery
+
+
+def iter_files(paths: Iterable[Path]) -> Iterator[Path]:
+    """Yield files to ingest.
+
+    A path that is not a directory is yielded as is, even with an unsupported
+    suffix or if it does not exist, so that `load_file` reports why it was skipped.
+    Directories are walked recursively in sorted order, skipping hidden entries
+    and yielding only supported suffixes.
+    """
+    for path in paths:
+        path = Path(path)
+        if not path.is_dir():
+            yield path
+            continue
+        # os.walk does not follow directory symlinks, so a link loop cannot recurse forever.
+        for root, dirnames, filenames in os.walk(path):
+            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+            for name in sorted(filenames):
+                if not name.startswith(".") and Path(name).suffix.lower() in SUPPORTED_SUFFIXES:
+                    yield Path(root) / name
+
+
+# ---------------------------------------------------------------- entry point
+
+
+def load_file(path: Path, max_bytes: int) -> LoadResult:
+    """Load one file. Problems are returned as errors, never raised."""
+    path = Path(path)
+    name = path.name or str(path)
+    try:
+        data = _read_checked(path, max_bytes)
+        suffix = path.suffix.lower()
+        if suffix == ".jsonl":
+            return _load_jsonl(path, data)
+        text, pages, meta = _extract(suffix, data)
+    except _Problem as problem:
+        return LoadResult((), (IngestError(name, str(problem)),))
+    doc = RawDocument(
+        source=name,
+        text=text,
+        path=str(path),
+        pages=pages,
+        meta=meta,
+        sha256=hashlib.sha256(data).hexdigest(),
+    )
+    return LoadResult((doc,), ())
+
+
+def _read_checked(path: Path, max_bytes: int) -> bytes:
+    """Return the file bytes after the checks that need no parsing."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        raise _Problem("file not found") from None
+    except OSError as exc:
+        raise _Problem(f"cannot access file ({exc.strerror or exc})") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise _Problem("is a directory, not a file")
+    if not stat.S_ISREG(st.st_mode):
+        # Reading a FIFO or device could block forever.
+        raise _Problem("not a regular file")
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        shown = f"'{path.suffix}'" if path.suffix else "(no extension)"
+        raise _Problem(
+            f"unsupported file type {shown}; supported: {', '.join(sorted(SUPPORTED_SUFFIXES))}"
+        )
+    # Check the size before reading so a huge file is never loaded into memory.
+    if st.st_size > max_bytes:
+        raise _Problem(_too_large(st.st_size, max_bytes))
+    if st.st_size == 0:
+        raise _Problem("empty file (0 bytes)")
+    try:
+        with path.open("rb") as fh:
+            # Read one byte past the cap: the file may have grown since stat().
+            data = fh.read(max_bytes + 1)
+    except OSError as exc:
+        raise _Problem(f"cannot read file ({exc.strerror or exc})") from None
+    if len(data) > max_bytes:
+        raise _Problem(_too_large(len(data), max_bytes))
+    if not data:
+        raise _Problem("empty file (0 bytes)")
+    return data
+
+
+def _extract(suffix: str, data: bytes) -> tuple[str, tuple[Page, ...], dict[str, str]]:
+    if suffix in (".txt", ".md"):
+        return _require_text(_decode_text(data)), (), {}
+    if suffix == ".pdf":
+        text, pages = _pdf_text(data)
+        return text, pages, {}
+    if suffix == ".docx":
+        return _docx_text(data), (), {}
+    if suffix in (".html", ".htm"):
+        text, meta = _html_text(data)
+        return text, (), meta
+    raise _Problem(f"unsupported file type '{suffix}'")  # unreachable: suffix checked before
+
+
+# ---------------------------------------------------------------- plain text
+
+
+def _decode_text(data: bytes, preferred: tuple[str, ...] = ()) -> str:
+    """Decode text bytes, rejecting binary and garbled content.
+
+    Strict UTF-8 then strict GB18030 come first: charset-normalizer often
+    mis-guesses short Chinese texts, and these two cover nearly all Chinese files.
+    """
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        # UTF-16 with a BOM (Windows Notepad "Unicode"); its NUL bytes are not binary.
+        candidates: tuple[str, ...] = ("utf-16",)
+    else:
+        if b"\x00" in data:
+            raise _Problem("binary content (contains NUL bytes), not a text file")
+        # Strict UTF-8 almost never accepts text in another encoding, so it goes
+        # first even before a declared charset (pages often declare it wrongly).
+        candidates = ("utf-8-sig", *preferred, "gb18030")
+    text = _try_decode(data, candidates)
+    if text is None:
+        text = _guess_decode(data)
+    elif candidates[0] == "utf-8-sig" and not text.isascii():
+        text = _prefer_gb18030_if_plausible(data, text)
+    share = _bad_share(text)
+    if share > _MAX_BAD_SHARE:
+        raise _Problem(
+            f"binary or garbled content ({share:.0%} control or replacement characters)"
+        )
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _try_decode(data: bytes, encodings: Iterable[str]) -> str | None:
+    for encoding in encodings:
+        try:
+            return data.decode(encoding)
+        except (UnicodeDecodeError, LookupError):
+            continue
+    return None
+
+
+def _prefer_gb18030_if_plausible(data: bytes, utf8_text: str) -> str:
+    """A very short GBK text can also be valid UTF-8 (GBK 通知 reads as U+0368 U+05AA).
+    If the UTF-8 reading is mostly implausible characters and GB18030 reads the bytes
+    as Chinese, take GB18030. Real UTF-8 Chinese is all CJK and is never switched."""
+    # Only short texts are ambiguous; a prefix keeps the check cheap on big files.
+    utf8_share = _plausible_share(utf8_text[:20_000])
+    if utf8_share >= 0.5:
+        return utf8_text
+    gb_text = _try_decode(data, ("gb18030",))
+    if gb_text is not None and _plausible_share(gb_text[:20_000]) > utf8_share:
+        return gb_text
+    return utf8_text
+
+
+def _plausible_share(text: str) -> float:
+    """Share of non-ASCII characters that are CJK, full-width, general punctuation or Latin-1."""
+    non_ascii = len(_NON_ASCII.findall(text))
+    if not non_ascii:
+        return 1.0
+    return len(_PLAUSIBLE_CHARS.findall(text)) / non_ascii
+
+
+def _guess_decode(data: bytes) -> str:
+    best = from_bytes(data).best()
+    if best is None:
+        raise _Problem("cannot decode text: not UTF-8 or GB18030, and no other encoding fits")
+    return str(best)
+
+
+def _bad_share(text: str) -> float:
+    if not text:
+        return 0.0
+    return len(_BAD_CHARS.findall(text)) / len(text)
+
+
+def _require_text(text: str) -> str:
+    if not text.strip():
+        raise _Problem("empty file (only whitespace)")
+    return text
+
+
+# ---------------------------------------------------------------- PDF
+
+
+def _pdf_text(data: bytes) -> tuple[str, tuple[Page, ...]]:
+    # pypdf raises many exception types on malformed input, so catch broadly.
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        encrypted = reader.is_encrypted
+    except DependencyError:
+        raise _Problem(_NEEDS_CRYPTOGRAPHY) from None
+    except Exception as exc:
+        raise _Problem(f"corrupt PDF ({_describe(exc)})") from None
+    if encrypted:
+        # Many PDFs are encrypted only to restrict printing/copying, with an
+        # empty user password; those are readable.
+        try:
+            decrypted = reader.decrypt("")
+        except DependencyError:
+            raise _Problem(_NEEDS_CRYPTOGRAPHY) from None
+        except Exception:
+            decrypted = 0
+        if not decrypted:
+            raise _Problem("encrypted PDF (password required)")
+    try:
+        page_texts = [page.extract_text() or "" for page in reader.pages]
+    except Exception as exc:
+        raise _Problem(f"corrupt PDF (cannot extract text: {_describe(exc)})") from None
+    if not page_texts:
+        raise _Problem("corrupt PDF (no pages)")
+    if not any(t.strip() for t in page_texts):
+        raise _Problem("no text layer; the PDF needs OCR")
+
+    pages: list[Page] = []
+    start = 0
+    for number, page_text in enumerate(page_texts, start=1):
+        pages.append(Page(number=number, start=start))
+        start += len(page_text) + 1  # +1 for the "\n" joining pages
+    text = "\n".join(page_texts)
+    # Fonts without a Unicode map extract as control-character soup.
+    if _bad_share(text) > _MAX_BAD_SHARE:
+        raise _Problem("text layer is garbled (font without a Unicode map); the PDF needs OCR")
+    return text, tuple(pages)
+
+
+# ---------------------------------------------------------------- DOCX
+
+
+def _docx_text(data: bytes) -> str:
+    if data.startswith(b"\xd0\xcf\x11\xe0"):
+        raise _Problem("this is an old binary Word .doc file, not .docx; save it as .docx")
+    if not zipfile.is_zipfile(io.BytesIO(data)):
+        raise _Problem("corrupt DOCX (not a zip archive)")
+    # python-docx raises KeyError, lxml and zip errors, among others, on damaged packages.
+    try:
+        document = docx.Document(io.BytesIO(data))
+        lines: list[str] = []
+        # iter_inner_content keeps paragraphs and tables in document order.
+        for block in document.iter_inner_content():
+            if isinstance(block, Table):
+                lines.extend(_docx_table_lines(block))
+            else:
+                lines.append(block.text)
+    except Exception as exc:
+        raise _Problem(f"corrupt DOCX ({_describe(exc)})") from None
+    text = "\n".join(lines)
+    if not text.strip():
+        raise _Problem("DOCX has no text")
+    return text
+
+
+def _docx_table_lines(table: Table) -> list[str]:
+    """One line per row, cells separated by tabs, so a label stays next to its value."""
+    lines = []
+    for row in table.rows:
+        cells: list[str] = []
+        seen: set[int] = set()
+        for cell in row.cells:
+            # A merged cell appears once per grid column it spans; keep it once.
+            if id(cell._tc) in seen:
+                continue
+            seen.add(id(cell._tc))
+            cells.append(cell.text.strip())
+        if any(cells):
+            lines.append("\t".join(cells))
+    return lines
+
+
+# ---------------------------------------------------------------- HTML
+
+
+def _html_text(data: bytes) -> tuple[str, dict[str, str]]:
+    markup = _decode_text(data, preferred=_declared_charset(data))
+    try:
+        soup = BeautifulSoup(markup, "lxml")
+        title_tag = soup.find("title")
+        title = " ".join(title_tag.get_text().split()) if title_tag else ""
+        for tag in soup.find_all(_HTML_DROP):
+            tag.decompose()
+        # Source line breaks inside a text run render as spaces; only block
+        # elements and <br> make real line breaks. Comments etc. are left alone.
+        for string in soup.find_all(string=True):
+            if type(string) is NavigableString and string.find_parent("pre") is None:
+                string.replace_with(re.sub(r"\s+", " ", str(string)))
+        for br in soup.find_all("br"):
+            br.replace_with("\n")
+        for tag in soup.find_all(_HTML_CELLS):
+            tag.insert_after("\t")
+        for tag in soup.find_all(_HTML_BLOCKS):
+            tag.insert_before("\n")
+            tag.insert_after("\n")
+        raw = soup.get_text()
+    except Exception as exc:
+        raise _Problem(f"cannot parse HTML ({_describe(exc)})") from None
+    lines = (line.strip() for line in raw.split("\n"))
+    text = "\n".join(line for line in lines if line)
+    if not text:
+        raise _Problem("HTML has no text (only markup or scripts)")
+    return text, ({"title": title} if title else {})
+
+
+def _declared_charset(data: bytes) -> tuple[str, ...]:
+    match = _HTML_CHARSET.search(data[:4096])
+    if not match:
+        return ()
+    name = match.group(1).decode("ascii").lower()
+    return (_CHARSET_ALIASES.get(name, name),)
+
+
+# ---------------------------------------------------------------- JSONL
+
+
+def _load_jsonl(path: Path, data: bytes) -> LoadResult:
+    """One document per line; a bad line is reported and the others still load."""
+    text = _require_text(_decode_text(data))
+    docs: list[RawDocument] = []
+    errors: list[IngestError] = []
+    first_line: dict[str, int] = {}
+    for lineno, line in enumerate(text.split("\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            docid, body, meta = _parse_jsonl_line(line)
+            if docid in first_line:
+                raise _Problem(f"duplicate docid '{docid}' (first on line {first_line[docid]})")
+        except _Problem as problem:
+            errors.append(IngestError(f"{path.name}:{lineno}", str(problem)))
+            continue
+        first_line[docid] = lineno
+        docs.append(
+            RawDocument(
+                source=docid,
+                text=body,
+                path=str(path),
+                meta=meta,
+                sha256=hashlib.sha256(body.encode("utf-8")).hexdigest(),
+            )
+        )
+    return LoadResult(tuple(docs), tuple(errors))
+
+
+def _parse_jsonl_line(line: str) -> tuple[str, str, dict[str, str]]:
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise _Problem(f"invalid JSON ({exc.msg} at column {exc.colno})") from None
+    if not isinstance(record, dict):
+        raise _Problem("line is not a JSON object")
+    docid = record.get("docid")
+    # Numeric ids are common in exported corpora; booleans are never ids.
+    if isinstance(docid, int) and not isinstance(docid, bool):
+        docid = str(docid)
+    if not isinstance(docid, str) or not docid.strip():
+        raise _Problem("missing or empty 'docid' (a non-empty string is required)")
+    body = record.get("text")
+    if not isinstance(body, str):
+        raise _Problem("missing 'text' (a string is required)")
+    if not body.strip():
+        raise _Problem("empty 'text'")
+    meta: dict[str, str] = {}
+    for key, value in record.items():
+        if key in ("docid", "text") or value is None or isinstance(value, (list, dict)):
+            continue
+        # json.dumps gives "true"/"3"/"1.5" for scalars, matching the file's spelling.
+        shown = value if isinstance(value, str) else json.dumps(value)
+        if shown.strip():
+            meta[key] = shown.strip()
+    return docid.strip(), body, meta
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _too_large(size: int, cap: int) -> str:
+    return f"file too large: {_human(size)} is over the {_human(cap)} limit (POLICYQA_MAX_FILE_MB)"
+
+
+def _human(n: float) -> str:
+    for unit in ("bytes", "KB", "MB"):
+        if n < 1024:
+            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} GB"
+
+
+def _describe(exc: Exception) -> str:
+    message = str(exc).strip()
+    text = f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+    return text if len(text) <= 200 else text[:197] + "..."

@@ -1,0 +1,196 @@
+"""`policyqa ingest` and `policyqa remove`: files in, index updated atomically.
+
+Incremental by content hash: an unchanged source costs a hash and nothing more; a
+changed one replaces all of its old chunks; nothing is written until the whole run
+has succeeded, so a failed or interrupted ingest leaves the previous index as it was.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from langchain_core.embeddings import Embeddings
+from tqdm import tqdm
+
+from ingest.chunker import chunk_document
+from ingest.document import build_document
+from ingest.embeddings import EmbeddingCache, encode_passages
+from ingest.loaders import iter_files, load_file
+from ingest.store import FaissBm25Store, FileRecord, IndexLock, current_generation
+from ingest.tokenize import Tokenizer
+from policyqa.errors import IngestError, PolicyQAError
+from policyqa.settings import Settings
+from policyqa.types import Chunk, Document
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    added: tuple[str, ...] = ()
+    replaced: tuple[str, ...] = ()
+    unchanged: tuple[str, ...] = ()
+    skipped: tuple[IngestError, ...] = ()
+    chunks_added: int = 0
+    chunks_encoded: int = 0  # chunks that needed the model (the rest came from the cache)
+    total_documents: int = 0
+    total_chunks: int = 0
+    bytes_read: int = 0
+    seconds: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        lines = [
+            f"documents: {len(self.added)} added, {len(self.replaced)} replaced, "
+            f"{len(self.unchanged)} unchanged, {len(self.skipped)} skipped",
+            f"chunks: {self.chunks_added} added ({self.chunks_encoded} encoded); "
+            f"index now holds {self.total_documents} documents, {self.total_chunks} chunks",
+            f"time: {self.seconds:.1f}s ("
+            + ", ".join(f"{k} {v:.1f}s" for k, v in self.timings.items())
+            + ")",
+        ]
+        lines += [f"skipped {e.source}: {e.reason}" for e in self.skipped]
+        return "\n".join(lines)
+
+
+def _embedding_identity(emb: Embeddings) -> tuple[str, int]:
+    name = str(getattr(emb, "name", type(emb).__name__))
+    dim = int(getattr(emb, "dim", 0)) or len(emb.embed_query("维度"))
+    return name, dim
+
+
+def open_store(settings: Settings, emb: Embeddings, rebuild: bool = False) -> FaissBm25Store:
+    """The current index, checked against the embedding setting, or an empty one."""
+    name, dim = _embedding_identity(emb)
+    if rebuild or current_generation(settings.index_dir) is None:
+        return FaissBm25Store(name, dim)
+    return FaissBm25Store.load(settings.index_dir, model=name, dim=dim)
+
+
+class Ingestor:
+    def __init__(self, settings: Settings, embeddings: Embeddings, tokenizer: Tokenizer | None = None) -> None:
+        self.settings = settings
+        self.embeddings = embeddings
+        self.tokenizer = tokenizer or Tokenizer()
+
+    def run(self, paths: Sequence[Path], rebuild: bool = False, progress: bool | None = None) -> IngestReport:
+        show = sys.stderr.isatty() if progress is None else progress
+        started = time.perf_counter()
+        timings: dict[str, float] = defaultdict(float)
+        with IndexLock(self.settings.index_dir):
+            store = open_store(self.settings, self.embeddings, rebuild=rebuild)
+            known = store.files()
+            added: list[str] = []
+            replaced: list[str] = []
+            unchanged: list[str] = []
+            skipped: list[IngestError] = []
+            pending: list[tuple[Document, list[Chunk]]] = []
+            seen: dict[str, str] = {}
+            bytes_read = 0
+            max_bytes = int(self.settings.max_file_mb * 1024 * 1024)
+            files = list(iter_files(paths))
+            for path in tqdm(files, desc="reading", unit="file", disable=not show):
+                t0 = time.perf_counter()
+                result = load_file(path, max_bytes=max_bytes)
+                timings["parse"] += time.perf_counter() - t0
+                skipped.extend(result.errors)
+                if result.documents:
+                    bytes_read += _size(path)
+                for raw in result.documents:
+                    if raw.source in seen:
+                        skipped.append(IngestError(raw.source, f"duplicate source name (already read from {seen[raw.source]})"))
+                        continue
+                    seen[raw.source] = raw.path or str(path)
+                    old = known.get(raw.source)
+                    if old is not None and old.sha256 == raw.sha256:
+                        unchanged.append(raw.source)
+                        continue
+                    try:
+                        t0 = time.perf_counter()
+                        doc = build_document(raw)
+                        t1 = time.perf_counter()
+                        chunks = chunk_document(
+                            doc, self.settings.chunk_size, self.settings.chunk_max, self.settings.chunk_overlap
+                        )
+                        timings["clean"] += t1 - t0
+                        timings["chunk"] += time.perf_counter() - t1
+                    except PolicyQAError as exc:
+                        skipped.append(exc if isinstance(exc, IngestError) else IngestError(raw.source, str(exc)))
+                        continue
+                    if not chunks:
+                        skipped.append(IngestError(raw.source, "no text left after cleaning"))
+                        continue
+                    pending.append((doc, chunks))
+                    (replaced if old is not None else added).append(raw.source)
+
+            all_chunks = [c for _, chunks in pending for c in chunks]
+            texts = [c.match_text() for c in all_chunks]
+            t0 = time.perf_counter()
+            cache = EmbeddingCache(self.settings.data_dir / "cache" / "embeddings", store.model, store.dim)
+            before = len(cache)
+            with tqdm(total=len(texts), desc="embedding", unit="chunk", disable=not show or not texts) as bar:
+                vectors = encode_passages(
+                    self.embeddings, texts, cache, self.settings.embed_batch_size, progress=bar.update
+                )
+            encoded = len(cache) - before
+            timings["embed"] += time.perf_counter() - t0
+
+            t0 = time.perf_counter()
+            offset = 0
+            for doc, chunks in pending:
+                n = len(chunks)
+                tokens = [self.tokenizer.tokens(t) for t in texts[offset : offset + n]]
+                store.add(_record(doc, n), chunks, vectors[offset : offset + n], tokens)
+                offset += n
+            timings["tokenize"] += time.perf_counter() - t0
+            t0 = time.perf_counter()
+            if pending or rebuild or current_generation(self.settings.index_dir) is None:
+                store.save(self.settings.index_dir)
+                cache.save()
+            timings["index"] += time.perf_counter() - t0
+
+        return IngestReport(
+            added=tuple(added),
+            replaced=tuple(replaced),
+            unchanged=tuple(unchanged),
+            skipped=tuple(skipped),
+            chunks_added=len(all_chunks),
+            chunks_encoded=encoded,
+            total_documents=len(store.files()),
+            total_chunks=len(store),
+            bytes_read=bytes_read,
+            seconds=time.perf_counter() - started,
+            timings=dict(timings),
+        )
+
+
+def remove_sources(settings: Settings, emb: Embeddings, sources: Iterable[str]) -> dict[str, int]:
+    """Delete documents by source name; returns chunks removed per source. Unknown
+    names raise, so a typo is never mistaken for a successful removal."""
+    with IndexLock(settings.index_dir):
+        store = open_store(settings, emb)
+        known = store.files()
+        missing = [s for s in sources if s not in known]
+        if missing:
+            raise PolicyQAError(f"not in the index: {', '.join(missing)} (see `policyqa docs`)")
+        removed = {s: store.delete(s) for s in sources}
+        store.save(settings.index_dir)
+    return removed
+
+
+def _record(doc: Document, n: int) -> FileRecord:
+    m = doc.meta
+    return FileRecord(
+        source=doc.source, sha256=doc.sha256, doc_id=doc.doc_id, chunks=n, title=m.title,
+        issuer=m.issuer, date=m.date, region=m.region, doc_number=m.doc_number, path=doc.path,
+    )
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0

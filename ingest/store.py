@@ -1,0 +1,348 @@
+"""The index store: FAISS (dense, inner product on normalised vectors) plus bm25s
+(keyword, over jieba tokens), behind the narrow `Store` interface that ingest and
+the chain use, so another backend (e.g. Milvus) can replace it.
+
+On disk an index folder holds generations and a pointer file:
+
+    index/CURRENT            -> "gen-20251123T040000-ab12cd"
+    index/gen-…/manifest.json   format version, model, dimension, counts, file hashes
+    index/gen-…/chunks.jsonl    one Chunk per line (JSON, never pickle)
+    index/gen-…/tokens.jsonl    BM25 tokens per chunk, so a rebuild needs no jieba
+    index/gen-…/vectors.npy     float32 matrix, row i = chunk i
+    index/gen-…/bm25/           bm25s arrays (numpy, allow_pickle=False) and JSON
+
+A save writes a new generation, fsyncs it, then swaps CURRENT with os.replace, so
+a crash at any point leaves the previous generation loadable.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import fcntl
+import hashlib
+import json
+import os
+import secrets
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator, Protocol, Sequence
+
+import bm25s
+import faiss
+import numpy as np
+
+from policyqa.errors import IndexLockedError, IndexStoreError
+from policyqa.types import Chunk, Filters
+
+FORMAT_VERSION = 1
+POINTER = "CURRENT"
+REBUILD_HINT = "rebuild it with `policyqa ingest --rebuild [PATH ...] --index {dir}`"
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    """One ingested source (a file, or a JSONL document)."""
+
+    source: str
+    sha256: str
+    doc_id: str
+    chunks: int
+    title: str = ""
+    issuer: str = ""
+    date: str = ""
+    region: str = ""
+    doc_number: str = ""
+    path: str = ""
+
+
+class Store(Protocol):
+    """What ingest and retrieval need from an index backend."""
+
+    model: str
+    dim: int
+
+    def files(self) -> dict[str, FileRecord]: ...
+    def chunk(self, i: int) -> Chunk: ...
+    def __len__(self) -> int: ...
+    def add(self, record: FileRecord, chunks: Sequence[Chunk], vectors: np.ndarray, tokens: Sequence[list[str]]) -> None: ...
+    def delete(self, source: str) -> int: ...
+    def dense_search(self, query: np.ndarray, k: int, filters: Filters | None = None) -> list[tuple[int, float]]: ...
+    def keyword_search(self, tokens: list[str], k: int, filters: Filters | None = None) -> list[tuple[int, float]]: ...
+    def save(self, index_dir: Path) -> None: ...
+
+
+class FaissBm25Store:
+    def __init__(self, model: str, dim: int) -> None:
+        self.model = model
+        self.dim = dim
+        self._chunks: list[Chunk] = []
+        self._tokens: list[list[str]] = []
+        self._vectors = np.zeros((0, dim), dtype=np.float32)
+        self._files: dict[str, FileRecord] = {}
+        self._faiss: faiss.Index | None = None
+        self._bm25: bm25s.BM25 | None = None
+
+    # -- reading ---------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self._chunks)
+
+    def files(self) -> dict[str, FileRecord]:
+        return dict(self._files)
+
+    def chunk(self, i: int) -> Chunk:
+        return self._chunks[i]
+
+    def chunks(self) -> Iterator[Chunk]:
+        return iter(self._chunks)
+
+    def vector(self, i: int) -> np.ndarray:
+        return self._vectors[i]
+
+    # -- writing ---------------------------------------------------------------
+    def add(self, record: FileRecord, chunks: Sequence[Chunk], vectors: np.ndarray, tokens: Sequence[list[str]]) -> None:
+        if vectors.shape != (len(chunks), self.dim) or len(tokens) != len(chunks):
+            raise IndexStoreError(f"{record.source}: {len(chunks)} chunks but vectors {vectors.shape}, {len(tokens)} token lists")
+        self.delete(record.source)  # a changed file replaces all its old chunks
+        self._chunks.extend(chunks)
+        self._tokens.extend(list(t) for t in tokens)
+        self._vectors = np.vstack([self._vectors, vectors.astype(np.float32, copy=False)])
+        self._files[record.source] = record
+        self._invalidate()
+
+    def delete(self, source: str) -> int:
+        if source not in self._files:
+            return 0
+        keep = [i for i, c in enumerate(self._chunks) if c.source != source]
+        removed = len(self._chunks) - len(keep)
+        self._chunks = [self._chunks[i] for i in keep]
+        self._tokens = [self._tokens[i] for i in keep]
+        self._vectors = self._vectors[keep] if keep else np.zeros((0, self.dim), dtype=np.float32)
+        del self._files[source]
+        self._invalidate()
+        return removed
+
+    def _invalidate(self) -> None:
+        self._faiss = None
+        self._bm25 = None
+
+    # -- search ------------------------------------------------------------------
+    def _allowed(self, filters: Filters | None) -> np.ndarray | None:
+        if filters is None or filters.is_empty():
+            return None
+        return np.fromiter((filters.accepts(c) for c in self._chunks), dtype=bool, count=len(self._chunks))
+
+    def _dense(self) -> faiss.Index:
+        if self._faiss is None:
+            index = faiss.IndexFlatIP(self.dim)
+            if len(self._vectors):
+                index.add(np.ascontiguousarray(self._vectors))
+            self._faiss = index
+        return self._faiss
+
+    def dense_search(self, query: np.ndarray, k: int, filters: Filters | None = None) -> list[tuple[int, float]]:
+        if not self._chunks:
+            return []
+        q = np.ascontiguousarray(query.reshape(1, -1).astype(np.float32))
+        allowed = self._allowed(filters)
+        params = None
+        if allowed is not None:
+            ids = np.flatnonzero(allowed).astype(np.int64)
+            if not len(ids):
+                return []
+            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(ids))
+        k = min(k, len(self._chunks))
+        scores, ids = self._dense().search(q, k, params=params)
+        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
+
+    def _keyword(self) -> bm25s.BM25:
+        if self._bm25 is None:
+            bm25 = bm25s.BM25()
+            # An empty token list would be dropped by bm25s and shift every row after it.
+            bm25.index([t or ["\u2205"] for t in self._tokens], show_progress=False)
+            self._bm25 = bm25
+        return self._bm25
+
+    def keyword_search(self, tokens: list[str], k: int, filters: Filters | None = None) -> list[tuple[int, float]]:
+        if not self._chunks:
+            return []
+        bm25 = self._keyword()
+        ids = bm25.get_tokens_ids(tokens)
+        if not ids:
+            return []
+        allowed = self._allowed(filters)
+        mask = None if allowed is None else allowed.astype(np.float32)
+        scores = bm25.get_scores_from_ids(ids, weight_mask=mask)
+        k = min(k, len(scores))
+        top = np.argpartition(-scores, k - 1)[:k]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return [(int(i), float(scores[i])) for i in top if scores[i] > 0]
+
+    # -- persistence ---------------------------------------------------------------
+    def manifest(self) -> dict:
+        return {
+            "format_version": FORMAT_VERSION,
+            "embedding_model": self.model,
+            "dimension": self.dim,
+            "chunk_count": len(self._chunks),
+            "files": {s: dataclasses.asdict(r) for s, r in sorted(self._files.items())},
+        }
+
+    def save(self, index_dir: Path) -> None:
+        index_dir.mkdir(parents=True, exist_ok=True)
+        previous = current_generation(index_dir)
+        name = f"gen-{time.strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(3)}"
+        tmp = index_dir / f".tmp-{name}"
+        tmp.mkdir()
+        try:
+            _write_jsonl(tmp / "chunks.jsonl", (dataclasses.asdict(c) for c in self._chunks))
+            _write_jsonl(tmp / "tokens.jsonl", self._tokens)
+            with open(tmp / "vectors.npy", "wb") as f:
+                np.save(f, self._vectors, allow_pickle=False)
+            if self._chunks:
+                self._keyword().save(str(tmp / "bm25"), show_progress=False)
+            manifest = self.manifest()
+            manifest["checksums"] = {n: _sha256_file(tmp / n) for n in ("chunks.jsonl", "tokens.jsonl", "vectors.npy")}
+            (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
+            _fsync_tree(tmp)
+            os.replace(tmp, index_dir / name)
+            _fsync_dir(index_dir)
+            pointer_tmp = index_dir / f".{POINTER}.{name}"
+            with open(pointer_tmp, "w", encoding="utf-8") as f:
+                f.write(name)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(pointer_tmp, index_dir / POINTER)
+            _fsync_dir(index_dir)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        _remove_stale(index_dir, keep={name, previous.name if previous else name})
+
+    @classmethod
+    def load(cls, index_dir: Path, model: str | None = None, dim: int | None = None) -> "FaissBm25Store":
+        gen = current_generation(index_dir)
+        if gen is None:
+            raise IndexStoreError(f"no index in {index_dir}; build one with `policyqa ingest --index {index_dir}`")
+        hint = REBUILD_HINT.format(dir=index_dir)
+        try:
+            manifest = json.loads((gen / "manifest.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise IndexStoreError(f"index manifest in {gen} is unreadable ({exc}); {hint}") from exc
+        if manifest.get("format_version") != FORMAT_VERSION:
+            raise IndexStoreError(f"index format {manifest.get('format_version')} is not {FORMAT_VERSION}; {hint}")
+        if model is not None and manifest.get("embedding_model") != model:
+            raise IndexStoreError(
+                f"index was built with embedding model {manifest.get('embedding_model')!r}, "
+                f"but the setting is {model!r}; {hint}"
+            )
+        if dim is not None and manifest.get("dimension") != dim:
+            raise IndexStoreError(f"index dimension {manifest.get('dimension')} does not match the model's {dim}; {hint}")
+        for name, digest in manifest.get("checksums", {}).items():
+            if _sha256_file(gen / name) != digest:
+                raise IndexStoreError(f"index file {gen / name} is damaged (checksum mismatch); {hint}")
+        store = cls(manifest["embedding_model"], int(manifest["dimension"]))
+        try:
+            store._chunks = [Chunk(**row) for row in _read_jsonl(gen / "chunks.jsonl")]
+            store._tokens = list(_read_jsonl(gen / "tokens.jsonl"))
+            store._vectors = np.load(gen / "vectors.npy", allow_pickle=False)
+            store._files = {s: FileRecord(**r) for s, r in manifest["files"].items()}
+            if (gen / "bm25").is_dir():
+                store._bm25 = bm25s.BM25.load(str(gen / "bm25"), allow_pickle=False, show_progress=False)
+        except (OSError, ValueError, TypeError, KeyError) as exc:
+            raise IndexStoreError(f"index in {gen} could not be read ({exc}); {hint}") from exc
+        n = int(manifest["chunk_count"])
+        if not (len(store._chunks) == len(store._tokens) == store._vectors.shape[0] == n):
+            raise IndexStoreError(f"index in {gen} holds inconsistent counts (manifest says {n} chunks); {hint}")
+        if store._vectors.ndim != 2 or store._vectors.shape[1] != store.dim:
+            raise IndexStoreError(f"index vectors in {gen} have shape {store._vectors.shape}; {hint}")
+        return store
+
+
+def current_generation(index_dir: Path) -> Path | None:
+    try:
+        name = (index_dir / POINTER).read_text(encoding="utf-8").strip()
+    except OSError:
+        return None
+    gen = index_dir / name
+    return gen if name.startswith("gen-") and gen.is_dir() else None
+
+
+class IndexLock:
+    """An exclusive lock on the index folder for writers; a second ingest refuses
+    at once with a clear message rather than racing the first."""
+
+    def __init__(self, index_dir: Path) -> None:
+        self.path = index_dir / ".lock"
+        self._fd: int | None = None
+
+    def __enter__(self) -> "IndexLock":
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            os.close(fd)
+            raise IndexLockedError(f"another ingest is writing {self.path.parent}; wait for it to finish") from exc
+        self._fd = fd
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+
+def _write_jsonl(path: Path, rows) -> None:  # type: ignore[no-untyped-def]
+    with open(path, "w", encoding="utf-8") as f:
+        for row in rows:
+            f.write(json.dumps(row, ensure_ascii=False))
+            f.write("\n")
+
+
+def _read_jsonl(path: Path) -> Iterator:  # type: ignore[type-arg]
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            if line.strip():
+                yield json.loads(line)
+
+
+def _sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _fsync_tree(folder: Path) -> None:
+    for p in sorted(folder.rglob("*"), reverse=True):
+        if p.is_file():
+            with open(p, "rb") as f:
+                os.fsync(f.fileno())
+        elif p.is_dir():
+            _fsync_dir(p)
+    _fsync_dir(folder)
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _remove_stale(index_dir: Path, keep: set[str]) -> None:
+    """Drop older generations and leftovers of interrupted saves. The previous
+    generation is kept so a reader that just read the old pointer can still load it.
+    Only a writer that holds the lock calls save, so nothing else is writing here."""
+    for p in index_dir.iterdir():
+        if p.name in keep or p.name in (POINTER, ".lock"):
+            continue
+        if p.name.startswith(("gen-", ".tmp-gen-")) and p.is_dir():
+            shutil.rmtree(p, ignore_errors=True)
+        elif p.name.startswith(f".{POINTER}."):
+            p.unlink(missing_ok=True)

@@ -1,0 +1,177 @@
+"""The `policyqa` command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Sequence
+
+from policyqa.app import App
+from policyqa.errors import PolicyQAError
+from policyqa.settings import SAMPLE_CORPUS, Settings
+from policyqa.types import Filters, Hit
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return Settings.from_env(
+        index_dir=getattr(args, "index", None),
+        embedding=getattr(args, "embedding", None),
+    )
+
+
+def _add_common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--index", type=Path, help="index folder (default: data/index, or POLICYQA_INDEX_DIR)")
+    p.add_argument(
+        "--embedding",
+        help="embedding provider: e5-small (default), m3e-small (non-commercial licence), st:<folder>, hash",
+    )
+
+
+def _add_filters(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--region", default="", help="only documents of this region, e.g. 绍兴市")
+    p.add_argument("--issuer", default="", help="only documents of this issuing body")
+    p.add_argument("--year", default="", help="only documents dated in this year")
+    p.add_argument("--source", default="", help="only this source file / docid")
+
+
+def _filters(args: argparse.Namespace) -> Filters:
+    return Filters(region=args.region, issuer=args.issuer, year=args.year, source=args.source)
+
+
+def hit_json(hit: Hit, with_text: bool = True) -> dict:
+    c = hit.chunk
+    row = {"source": c.source, "title": c.title, "score": round(hit.score, 6)}
+    if with_text:
+        row["text"] = c.text
+    row.update(
+        {"heading_path": c.heading_path, "region": c.region, "page": c.page, "start": c.start, "end": c.end,
+         "chunk_id": c.chunk_id}
+    )
+    return row
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    app = App(_settings(args))
+    if args.embedding == "m3e-small":
+        from ingest.embeddings import M3E_LICENCE_NOTE
+
+        print(f"note: {M3E_LICENCE_NOTE}", file=sys.stderr)
+    paths = args.paths or [SAMPLE_CORPUS]
+    report = app.ingestor().run(paths, rebuild=args.rebuild, progress=not args.quiet and None)
+    print(report.summary())
+    return 0
+
+
+def cmd_remove(args: argparse.Namespace) -> int:
+    from ingest.pipeline import remove_sources
+
+    app = App(_settings(args))
+    for source, n in remove_sources(app.settings, app.embeddings, args.sources).items():
+        print(f"removed {source} ({n} chunks)")
+    return 0
+
+
+def cmd_docs(args: argparse.Namespace) -> int:
+    files = App(_settings(args)).store().files()
+    if args.json:
+        print(json.dumps([vars(r) for r in files.values()], ensure_ascii=False, indent=1))
+        return 0
+    for r in files.values():
+        print(f"{r.source}\t{r.chunks} chunks\t{r.title}\t{r.issuer}\t{r.date}\t{r.region}\t{r.doc_number}")
+    return 0
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    app = App(_settings(args))
+    retriever = app.retriever(mode=args.mode)
+    filters = _filters(args)
+    if args.batch:
+        if not args.out:
+            raise PolicyQAError("--batch needs --out")
+        n = 0
+        with open(args.batch, encoding="utf-8") as fin, open(args.out, "w", encoding="utf-8") as fout:
+            for line_no, line in enumerate(fin, 1):
+                if not line.strip():
+                    continue
+                try:
+                    item = json.loads(line)
+                    qid, question = item["id"], item["question"]
+                except (ValueError, KeyError, TypeError) as exc:
+                    raise PolicyQAError(f"{args.batch}:{line_no}: expected {{\"id\", \"question\"}} ({exc})") from exc
+                hits = retriever.retrieve(question, k=args.k, filters=filters)
+                row = {"id": qid, "hits": [hit_json(h) for h in hits]}
+                fout.write(json.dumps(row, ensure_ascii=False) + "\n")
+                n += 1
+        print(f"wrote {n} results to {args.out}", file=sys.stderr)
+        return 0
+    if not args.question:
+        raise PolicyQAError("give a question, or --batch IN.jsonl --out OUT.jsonl")
+    t0 = time.perf_counter()
+    hits = retriever.retrieve(args.question, k=args.k, filters=filters)
+    ms = (time.perf_counter() - t0) * 1000
+    if args.json:
+        print(json.dumps({"question": args.question, "latency_ms": round(ms, 1), "hits": [hit_json(h) for h in hits]},
+                         ensure_ascii=False, indent=1))
+        return 0
+    if not hits:
+        print("no matching passages")
+    for rank, h in enumerate(hits, 1):
+        c = h.chunk
+        where = " > ".join(p for p in (c.title, c.heading_path) if p)
+        page = f" p.{c.page}" if c.page else ""
+        print(f"[{rank}] {c.source}{page}  score={h.score:.4f}  {where}")
+        print("    " + c.text.replace("\n", "\n    "))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="policyqa", description="Cited Q&A over Chinese policy documents.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("ingest", help="add or update documents in the index (default: the sample corpus)")
+    p.add_argument("paths", nargs="*", type=Path, help="files or folders (.txt .md .pdf .docx .html .jsonl)")
+    p.add_argument("--rebuild", action="store_true", help="start a fresh index instead of updating the current one")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    _add_common(p)
+    p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("remove", help="delete documents from the index by source name")
+    p.add_argument("sources", nargs="+", help="source file name (or JSONL docid) as `policyqa docs` lists it")
+    _add_common(p)
+    p.set_defaults(func=cmd_remove)
+
+    p = sub.add_parser("docs", help="list the indexed documents")
+    p.add_argument("--json", action="store_true")
+    _add_common(p)
+    p.set_defaults(func=cmd_docs)
+
+    p = sub.add_parser("search", help="ranked passages for a question")
+    p.add_argument("question", nargs="?")
+    p.add_argument("--k", type=int, default=5)
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--mode", choices=["hybrid", "dense", "keyword"], default="hybrid")
+    p.add_argument("--batch", type=Path, help="JSONL of {id, question}")
+    p.add_argument("--out", type=Path, help="output JSONL of {id, hits}")
+    _add_common(p)
+    _add_filters(p)
+    p.set_defaults(func=cmd_search)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except PolicyQAError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted; the index is unchanged", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

