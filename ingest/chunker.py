@@ -14,7 +14,7 @@ import bisect
 import re
 from dataclasses import dataclass
 
-from ingest.clean import HEADING_RE
+from policyqa.errors import ConfigError
 from policyqa.types import Article, Chunk, Document
 
 __all__ = ["chunk_document", "heading_level", "heading_title"]
@@ -83,6 +83,7 @@ class _Seg:
     level: int | None = None  # set when the segment opens a heading line
     path: tuple[str, ...] = ()
     major: bool = False  # opens a section (`一、`, `（一）`, a run of free headings)
+    head_only: bool = False  # a heading with no body text in the same segment
 
 
 def _segments(text: str, lo: int, hi: int) -> list[_Seg]:
@@ -109,7 +110,11 @@ def _split_long(text: str, seg: _Seg, max_size: int) -> list[_Seg]:
         window = text[a : a + max_size]
         cut = max((window.rfind(c) for c in "，,、；：:"), default=-1)
         b = a + cut + 1 if cut >= max_size // 3 else a + max_size
-        out.append(_Seg(a, b, None, seg.path, seg.major))
+        e = b
+        while e > a and text[e - 1].isspace():
+            e -= 1
+        if e > a:
+            out.append(_Seg(a, e, None, seg.path, seg.major))
         a = b
         while a < seg.end and text[a].isspace():
             a += 1
@@ -185,6 +190,7 @@ def _assign_paths(text: str, segs: list[_Seg], free: bool, title: str) -> None:
             run = []
         seg.level = level
         seg.path = tuple(name for _, name in stack)
+        seg.head_only = level is not None and seg.end - seg.start <= len(stack[-1][1]) + 1
 
 
 def _page_of(doc: Document, pos: int) -> int | None:
@@ -235,8 +241,12 @@ def _chunk_article(
 
 
 def _path_of(segs: list[_Seg]) -> tuple[str, ...]:
-    """A chunk's heading path: where its first sentence stands, or, for a preamble
-    chunk that runs into the first heading, that heading's path."""
+    """A chunk's heading path: where its first body sentence stands (a chunk that
+    opens with `二、重点任务` / `（一）系统谋划…。` / `各县…` sits under both), or for
+    a preamble chunk that runs into the first heading, that heading's path."""
+    for s in segs:
+        if not s.head_only and s.path:
+            return s.path
     for s in segs:
         if s.path:
             return s.path
@@ -265,7 +275,7 @@ def _overlap(prev: list[_Seg], seg: _Seg, overlap: int, max_size: int) -> list[_
 def chunk_document(doc: Document, size: int = 400, max_size: int = 500, overlap: int = 80) -> list[Chunk]:
     """Chunks of `doc`, in text order, with ids `{doc_id}#{i}`."""
     if not (0 <= overlap < size <= max_size):
-        raise ValueError("chunk sizes must satisfy 0 <= overlap < size <= max_size")
+        raise ConfigError("chunk sizes must satisfy 0 <= overlap < size <= max")
     articles = doc.articles or (
         Article(0, len(doc.text), doc.meta.title, doc.meta.region, doc.meta.level, doc.meta.issuer),
     )

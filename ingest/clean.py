@@ -122,10 +122,12 @@ _CHROME_TOKENS = [
     re.compile(r"【\s*字[体号]\s*[:：]?\s*(?:[大中小]\s*){1,3}】"),
     re.compile(r"[【\[［]\s*(?:打印本页|打印|关闭窗口|关闭|返回顶部|收藏本页|收藏|纠错|下载)\s*[】\]］]"),
     re.compile(r"打印本页|关闭窗口|返回顶部|扫一扫在手机(?:上)?打开当前页|扫一扫在手机打开"),
-    re.compile(r"分享到?\s*[:：]\s*(?:微信|微博|QQ空间|QQ|朋友圈|\s)*$"),
+    re.compile(r"^\s*分享到?\s*[:：]\s*(?:微信|微博|QQ空间|QQ|朋友圈|\s)*$"),
     re.compile(r"^\s*分享到?\s*$"),
     re.compile(r"(?:上一篇|下一篇)\s*[:：].*$"),
 ]
+# PDF page numbers: `— 3 —`, `－ 12 －`, `第3页`, `第 3 页 共 10 页`
+_PAGE_NUMBER_LINE = re.compile(r"^\s*(?:[—－–]+\s*\d{1,4}\s*[—－–]+|第\s*\d{1,4}\s*页(?:\s*[，,/]?\s*共\s*\d{1,4}\s*页)?)\s*$")
 _CHROME_LINE_MAX = 100
 _CHROME_LEFTOVER = re.compile(r"^[\s|｜>»›·\-—_:：/]*$")
 # Document-sharing sites: `《X.docx》由会员分享,可在线阅读,更多相关《…》请在优知文库上搜索。`
@@ -170,6 +172,8 @@ def _drop_chrome(lines: list[str]) -> tuple[list[str], bool]:
             in_breadcrumb = False
         if _is_share_banner(line):
             sharing = True
+            continue
+        if _PAGE_NUMBER_LINE.match(line):
             continue
         stripped = line
         hit = False
@@ -362,7 +366,8 @@ def _is_fixed_line(line: str, as_next: bool = False) -> bool:
         return True
     if as_next:
         return bool(HEADING_RE.match(s) or _NEWS_START.match(s))
-    return bool(HEADING_RE.match(s)) and not _has_clause_punct(s)
+    # a heading line stands alone unless it is a list item with its body (`1.深化…。持续…`)
+    return bool(HEADING_RE.match(s)) and "。" not in s
 
 
 def _has_clause_punct(line: str) -> bool:
@@ -488,7 +493,10 @@ def _rejoin(lines: list[str]) -> list[str]:
 
 _DOC_SUFFIX = "方案|办法|意见|通知|要点|规划|计划|细则|规定|决定|答复|公告|通报|报告|纲要|指南|措施|条例|指引|函"
 _LEAD_TITLE = re.compile(
-    rf"^([^，。,；;：:、\n]{{4,60}}?(?:{_DOC_SUFFIX})(?:[（(][^）)\n]{{1,12}}[）)])?)(?=[^\n（(])"
+    rf"^([^，。,；;：:、\n《》]{{4,60}}?(?:{_DOC_SUFFIX})(?:[（(][^）)\n]{{1,12}}[）)])?)(?=[^\n（(》”])"
+)
+_LEAD_DATELINE = re.compile(
+    r"^([^，。,；;：:\n]{6,60}?)(?=(?:新华社|中新社|中新网|人民网|央视网)[\u4e00-\u9fff]{0,6}\d{1,2}月\d{1,2}日电|本报讯)"
 )
 _INLINE_H1 = re.compile(rf"(?<=[。；）)])(?=[{_CN_NUM}]{{1,3}}、)")
 _INLINE_H2 = re.compile(rf"(?<=[。；）)])(?=[（(][{_CN_NUM}]{{1,3}}[）)])")
@@ -501,6 +509,10 @@ def _split_flattened(lines: list[str]) -> list[str]:
     out: list[str] = []
     first = True
     for line in lines:
+        if first and (m := _LEAD_DATELINE.match(line)):
+            # `广西利用应急广播加强农村疫情防控宣传新华社南宁1月28日电（记者…）…`
+            out.append(m.group(1))
+            line = line[m.end(1) :]
         if len(line) > 300:
             if first:
                 m = _LEAD_TITLE.match(line)
@@ -528,7 +540,7 @@ def _clean_piece(text: str) -> str:
     lines = [ln.replace("\t", " ").strip() for ln in lines]
     lines = _strip_viewer_markers(lines, sharing)
     lines = [_fix_punct(_fix_spaces(ln)) for ln in lines]
-    lines = _rejoin(lines)
+    lines = [_fix_punct(ln) for ln in _rejoin(lines)]
     lines = _split_flattened(lines)
     lines = [ln.strip() for ln in lines]
     # at most one blank line in a row, none at the ends
@@ -549,19 +561,23 @@ def clean_text(text: str, pages: tuple[Page, ...] = ()) -> tuple[str, tuple[Page
     if not pages:
         return _clean_piece(text), ()
     ordered = sorted(pages, key=lambda p: p.start)
-    bounds = [min(max(p.start, 0), len(text)) for p in ordered]
-    pieces: list[str] = []
-    new_pages: list[Page] = []
-    prefix = text[: bounds[0]]
-    out = ""
-    if prefix.strip():
-        out = _clean_piece(prefix)
-    for k, page in enumerate(ordered):
-        end = bounds[k + 1] if k + 1 < len(ordered) else len(text)
-        piece = _clean_piece(text[bounds[k] : end])
-        if out and piece:
+    bounds = [min(max(p.start, 0), len(text)) for p in ordered] + [len(text)]
+    prefix = _clean_piece(text[: bounds[0]]) if text[: bounds[0]].strip() else ""
+    pieces = [_clean_piece(text[bounds[k] : bounds[k + 1]]) for k in range(len(ordered))]
+    out = prefix
+    starts: list[int | None] = []
+    for piece in pieces:
+        if not piece:
+            starts.append(None)  # an emptied page starts where the next text does
+            continue
+        if out:
             out += "\n"
-        new_pages.append(Page(number=page.number, start=len(out)))
+        starts.append(len(out))
         out += piece
-        pieces.append(piece)
-    return out, tuple(new_pages)
+    resolved: list[int] = []
+    nxt = len(out)
+    for st in reversed(starts):
+        nxt = st if st is not None else nxt
+        resolved.append(nxt)
+    resolved.reverse()
+    return out, tuple(Page(number=p.number, start=st) for p, st in zip(ordered, resolved))

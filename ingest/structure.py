@@ -258,12 +258,15 @@ def _find_title(lines: list[_Line]) -> str:
 # --------------------------------------------------------------------------- issuer
 
 _ISSUE_VERB = re.compile(r"(?:近日|日前|最近|今年以来|近期|)(?:联合)?(?:印发|发布|出台|制定|举办|召开|公布)")
-_ORG_RX = re.compile(rf"[\u4e00-\u9fff]{{1,20}}?{_ORG_SUFFIX}")
 
 
 def _issuer_from_field(lines: list[_Line]) -> str:
     for ln in lines[:15]:
-        m = re.search(r"(?:发布机构|发文机关)\s*[:：]\s*\|?\s*([^|\n]+?)\s*(?:\||$)", ln.text)
+        m = re.search(
+            r"(?:发布机构|发文机关)\s*[:：]\s*\|?\s*([^\s|]{2,40}?)\s*"
+            r"(?=\||$|\s|索引号|发文日期|发布日期|成文日期|名称|文号|发文字号|主题|公开方式|时效|有效性|来源)",
+            ln.text,
+        )
         if m and m.group(1).strip():
             return m.group(1).strip()
     return ""
@@ -313,30 +316,65 @@ def issuer_from_text(text: str) -> str:
 
 # --------------------------------------------------------------------------- region & level
 
-_NATIONAL_ISSUER = re.compile(r"^(?:中共中央|国务院|全国|国家|中华人民共和国|中央)|^[\u4e00-\u9fff]{1,8}部$")
+_MINISTRIES = (
+    "科学技术|科技|财政|教育|商务|工业和信息化|工信|人力资源和社会保障|人社|自然资源|生态环境|住房和城乡建设|住建"
+    "|交通运输|水利|农业农村|文化和旅游|应急管理|外交|国防|公安|国家安全|民政|司法|退役军人事务"
+)
+_NATIONAL_HEAD = re.compile(
+    rf"^(?:中共中央|国务院|全国人大|全国政协|全国总工会|中央[\u4e00-\u9fff]{{0,6}}?(?:委员会|办公厅|办公室|军委)"
+    rf"|国家[\u4e00-\u9fff]{{1,8}}?(?:委员会|委|局|部|署|院|办公室|办)|中国人民银行|中国银(?:保)?监会|中国证监会"
+    rf"|中国银行保险监督管理委员会|(?:{_MINISTRIES})部|海关总署|[\u4e00-\u9fff]{{1,6}}总局)"
+)
+_LOCAL_HEAD = re.compile(r"^(?:中共)?(?:省|市|县|区|州)")
+_MUNICIPALITIES = {"北京市", "天津市", "上海市", "重庆市"}
+# `湘潭市人民政府…`, `武汉市卫健委…`: a city or county outside the gazetteer
+_GENERIC_PLACE = re.compile(
+    r"^(?:中共)?([\u4e00-\u9fff]{2,3}?)(市|县|自治州|自治县)"
+    r"(?=人民政府|政府|委员会|关于|[\u4e00-\u9fff]{0,8}?(?:局|委|办|厅|中心))"
+)
+_NOT_PLACE_HEAD = set("全本各我该城超门省市县区州直每两分")
+_CITY_MENTION = re.compile(r"([\u4e00-\u9fff]{2})市")
+
+
+def _generic_place(s: str) -> _Place | None:
+    m = _GENERIC_PLACE.match(s)
+    if not m or m.group(1)[0] in _NOT_PLACE_HEAD:
+        return None
+    name = m.group(1) + m.group(2)
+    return _Place(name, "city" if m.group(2) == "市" else "county")
+
+
+def _place_near_start(s: str, window: int = 12) -> _Place | None:
+    """A place named in the first characters of an issuer or title."""
+    for p in find_places(s[: window + 8]):
+        if s.find(p.name[:2]) <= window:
+            return p
+    return _generic_place(s)
+
+
+def _is_national(s: str) -> bool:
+    head = s.split("、")[0]
+    return bool(head) and bool(_NATIONAL_HEAD.match(head)) and not _LOCAL_HEAD.match(head) and not (
+        _place_near_start(head, 8)
+    )
 
 
 def _level_of_issuer(issuer: str) -> str:
     first = issuer.split("、")[0]
     if not first:
         return ""
-    if _NATIONAL_ISSUER.search(first):
+    if _is_national(first):
         return "national"
-    places = find_places(first[:12])
-    if places and first.startswith(places[0].name[:2]):
-        return places[0].level
-    if first.startswith("省"):
+    place = _place_near_start(first, 2)
+    if place:
+        return "province" if place.name in _MUNICIPALITIES else place.level
+    if first.startswith(("省", "中共省")):
         return "province"
-    if first.startswith("市"):
+    if first.startswith(("市", "中共市")):
         return "city"
     if first.startswith(("县", "区")):
         return "county"
     return ""
-
-
-def _place_at_start(s: str) -> _Place | None:
-    places = find_places(s)
-    return places[0] if places else None
 
 
 def _top(places: list[_Place], level: str) -> str:
@@ -344,15 +382,36 @@ def _top(places: list[_Place], level: str) -> str:
     return counts.most_common(1)[0][0] if counts else ""
 
 
+def _top_city(text: str, places: list[_Place]) -> str:
+    """The city a city-level text is about: the most named gazetteer city (or the city
+    of the most named county), or any `XX市` named at least twice."""
+    counts = Counter(p.name for p in places if p.level == "city")
+    counts.update(ZHEJIANG_COUNTIES[p.name] for p in places if p.level == "county")
+    generic = Counter(
+        m.group(0)
+        for m in _CITY_MENTION.finditer(text)
+        if m.group(1)[0] not in _NOT_PLACE_HEAD
+        and m.group(1) not in PROVINCES
+        and m.group(1)[1] not in "城超门"
+        and m.group(1) not in ZHEJIANG_CITIES
+    )
+    counts.update({name: n for name, n in generic.items() if n >= 2})
+    best = counts.most_common(1)
+    return best[0][0] if best else ""
+
+
 def _infer_region(text: str, title: str, issuer: str) -> tuple[str, str]:
+    """(region, level) from the issuer, then the title, then the text."""
     level = _level_of_issuer(issuer)
-    if level == "national":
+    if level == "national" or (not level and _is_national(title)):
         return "全国", "national"
-    # a place named by the issuer or the title
+    # a place named at the start of the issuer or the title
     for src in (issuer.split("、")[0], title):
-        place = _place_at_start(src) if src else None
-        if place and (not level or place.level == level or (level == "province" and place.level == "province")):
-            return place.name, level or place.level
+        place = _place_near_start(src) if src else None
+        if place:
+            place_level = "province" if place.name in _MUNICIPALITIES else place.level
+            if not level or place_level == level:
+                return place.name, place_level
     if not level:
         if "全市" in title:
             level = "city"
@@ -378,12 +437,12 @@ def _infer_region(text: str, title: str, issuer: str) -> tuple[str, str]:
             return county, "county"
         level = "city"
     if level == "city":
-        city = _top(places, "city") or (
-            ZHEJIANG_COUNTIES.get(_top(places, "county"), "") if _top(places, "county") else ""
-        )
+        city = _top_city(text, places)
         if city:
             return city, "city"
-        # a city-level document of a city outside the gazetteer: keep the level
+        municipality = Counter(p.name for p in places if p.name in _MUNICIPALITIES).most_common(1)
+        if municipality:
+            return municipality[0][0], "province"
         return "", "city"
     if level == "province" or not level:
         prov = _top(places, "province")
@@ -400,10 +459,11 @@ _META_KEYS = ("title", "issuer", "date", "doc_number", "region", "level")
 
 
 def extract_meta(text: str, given: dict[str, str], source: str) -> DocMeta:
-    """Metadata of a cleaned document; non-empty `given` fields override extraction.
+    """Metadata of a cleaned document; non-empty `given` fields (title, issuer, date,
+    doc_number, region, level) override extraction.
 
-    `source` is only used to name nothing in particular today: titles come from the
-    text, never from the file name, so a missing title stays empty."""
+    `source` is part of the pipeline's signature; metadata is never guessed from the
+    file name, so a document that states no title gets an empty one."""
     given = {k: (v or "").strip() for k, v in (given or {}).items() if k in _META_KEYS and v and str(v).strip()}
     lines = _lines(text)
 
@@ -448,8 +508,8 @@ def extract_meta(text: str, given: dict[str, str], source: str) -> DocMeta:
     region = given.get("region", region)
     level = given.get("level", level)
     if "region" in given and "level" not in given:
-        place = _place_at_start(region)
-        level = place.level if place else level
+        place = _place_near_start(region)
+        level = ("province" if place.name in _MUNICIPALITIES else place.level) if place else level
     return DocMeta(title=title, issuer=issuer, date=date, doc_number=doc_number, region=region, level=level)
 
 
@@ -460,14 +520,19 @@ def _bigrams(s: str) -> set[str]:
     return {s[i : i + 2] for i in range(len(s) - 1) if is_cjk(s[i]) and is_cjk(s[i + 1])}
 
 
-def _similarity(line: str, body: str, body_bigrams: set[str]) -> float:
+def _main_place(body: str) -> str:
+    counts = Counter(p.name for p in find_places(body))
+    return counts.most_common(1)[0][0] if counts else ""
+
+
+def _similarity(line: str, body_bigrams: set[str], body_place: str) -> float:
+    """How well a headline line fits an article body: shared character bigrams, plus
+    one if it names the body's main place."""
     grams = _bigrams(line)
     score = len(grams & body_bigrams) / len(grams) if grams else 0.0
     places = find_places(line)
-    if places:
-        body_places = Counter(p.name for p in find_places(body))
-        if body_places and body_places.most_common(1)[0][0] == places[0].name:
-            score += 1.0
+    if places and body_place and places[0].name == body_place:
+        score += 1.0
     return score
 
 
@@ -494,9 +559,9 @@ def _article_region(title: str, body: str, byline: str) -> tuple[str, str]:
         m = _BYLINE.match(byline)
         if m and m.group("abbr") and m.group("abbr") in PROVINCE_ABBR:
             return PROVINCE_ABBR[m.group("abbr")], "province"
-    place = _place_at_start(title)
+    place = _place_near_start(title)
     if place:
-        return place.name, place.level
+        return place.name, "province" if place.name in _MUNICIPALITIES else place.level
     region, level = _infer_region(body, title, issuer_from_text(body))
     return region, level
 
@@ -536,11 +601,12 @@ def split_articles(text: str, meta: DocMeta) -> tuple[Article, ...]:
         nxt_end = ends[a] if ends[a] >= 0 else (starts[a + 1] if a + 1 < len(starts) else len(lines))
         body_next = "\n".join(ln.text for ln in lines[s_next:nxt_end])
         bp, bn = _bigrams(body_prev), _bigrams(body_next)
+        pp, pn = _main_place(body_prev), _main_place(body_next)
+        to_prev = [_similarity(lines[g].text, bp, pp) for g in gap]
+        to_next = [_similarity(lines[g].text, bn, pn) for g in gap]
         best_s, best_score = 0, float("-inf")
         for s in range(len(gap) + 1):
-            score = sum(_similarity(lines[g].text, body_prev, bp) for g in gap[:s]) + sum(
-                _similarity(lines[g].text, body_next, bn) for g in gap[s:]
-            )
+            score = sum(to_prev[:s]) + sum(to_next[s:])
             if score > best_score + 1e-9:
                 best_s, best_score = s, score
         first.append(gap[best_s] if best_s < len(gap) else s_next)

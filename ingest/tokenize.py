@@ -45,7 +45,12 @@ class Tokenizer:
         """Rewrite aliases to canonical terms (高企 -> 高新技术企业) without touching
         text that already says the canonical term (高企 inside 高新技术企业 cannot occur,
         but 科小 inside a longer word is rewritten, which is the intent)."""
-        return self._alias_pattern.sub(lambda m: self.aliases[m.group(0)], text)
+        def swap(m: re.Match[str]) -> str:
+            canonical = self.aliases[m.group(0)]
+            # 科技型中小企 is an alias of 科技型中小企业: never expand inside the canonical word.
+            return m.group(0) if text.startswith(canonical, m.start()) else canonical
+
+        return self._alias_pattern.sub(swap, text)
 
     def tokens(self, text: str) -> list[str]:
         text = unicodedata.normalize("NFKC", self.expand_aliases(text)).lower()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from langchain_core.embeddings import Embeddings
 
@@ -16,6 +17,9 @@ from ingest.tokenize import Tokenizer
 from policyqa.errors import IndexStoreError
 from policyqa.settings import SAMPLE_CORPUS, Settings
 from rag.retriever import HybridRetriever, RetrievalConfig
+
+if TYPE_CHECKING:
+    from rag.chain import AnswerChain
 
 
 @dataclass
@@ -49,6 +53,13 @@ class App:
     def store(self) -> FaissBm25Store:
         self.ensure_index()
         return open_store(self.settings, self.embeddings)
+
+    def chain(self, backend: str | None = None) -> "AnswerChain":
+        from rag.chain import AnswerChain
+        from rag.llm import make_chat_model, resolve_backend
+
+        name = backend or resolve_backend(self.settings)
+        return AnswerChain(self.retriever(), self.tokenizer, self.settings, make_chat_model(self.settings, name), name)
 
     def retriever(self, mode: str = "hybrid") -> HybridRetriever:
         return HybridRetriever(

@@ -9,10 +9,12 @@ import time
 from pathlib import Path
 from typing import Sequence
 
+from tqdm import tqdm
+
 from policyqa.app import App
 from policyqa.errors import PolicyQAError
 from policyqa.settings import SAMPLE_CORPUS, Settings
-from policyqa.types import Filters, Hit
+from policyqa.types import Answer, Filters, Hit
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -127,6 +129,83 @@ def cmd_search(args: argparse.Namespace) -> int:
     return 0
 
 
+def answer_json(qid: object, answer: Answer) -> dict:
+    """One line of the `ask --batch` contract."""
+    cites = []
+    for c in answer.citations:
+        row: dict = {"source": c.source, "title": c.title, "quote": c.quote}
+        if c.page is not None:
+            row["page"] = c.page
+        if c.start is not None:
+            row["start"], row["end"] = c.start, c.end
+        cites.append(row)
+    out = {"id": qid, "answer": answer.text, "refused": answer.refused, "citations": cites,
+           "latency_ms": round(answer.latency_ms, 1)}
+    if answer.notes:
+        out["notes"] = list(answer.notes)
+    if answer.refused:
+        out["nearest"] = [hit_json(h) for h in answer.nearest]
+    if answer.standalone_question and answer.standalone_question != answer.question:
+        out["standalone_question"] = answer.standalone_question
+    return out
+
+
+def _print_answer(answer: Answer) -> None:
+    print()
+    print(answer.text)
+    for note in answer.notes:
+        print(f"（{note}）")
+    for c in answer.citations:
+        where = " > ".join(p for p in (c.title, c.heading_path) if p)
+        page = f" 第{c.page}页" if c.page else ""
+        print(f"[{c.n}] {c.source}{page}  {where}\n    “{c.quote}”")
+    if answer.refused and answer.nearest:
+        print("最接近的段落：")
+        for h in answer.nearest:
+            print(f"  - {h.chunk.source}  {h.chunk.title}  {h.chunk.text[:80]}…")
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    settings = Settings.from_env(index_dir=args.index, embedding=args.embedding, llm=args.llm)
+    app = App(settings)
+    chain = app.chain()
+    filters = _filters(args)
+    if args.batch:
+        if not args.out:
+            raise PolicyQAError("--batch needs --out")
+        items = []
+        with open(args.batch, encoding="utf-8") as fin:
+            for line_no, line in enumerate(fin, 1):
+                if not line.strip():
+                    continue
+                try:
+                    item = json.loads(line)
+                    items.append((item["id"], str(item["question"]), item.get("history") or []))
+                except (ValueError, KeyError, TypeError) as exc:
+                    raise PolicyQAError(f"{args.batch}:{line_no}: expected {{\"id\", \"question\"}} ({exc})") from exc
+        with open(args.out, "w", encoding="utf-8") as fout:
+            for qid, question, history in tqdm(items, desc="answering", unit="q", disable=not sys.stderr.isatty()):
+                answer = chain.answer(question, history, filters)
+                fout.write(json.dumps(answer_json(qid, answer), ensure_ascii=False) + "\n")
+        print(f"wrote {len(items)} answers to {args.out} (backend: {chain.backend})", file=sys.stderr)
+        return 0
+    if not args.question:
+        raise PolicyQAError("give a question, or --batch IN.jsonl --out OUT.jsonl")
+    if args.json:
+        print(json.dumps(answer_json(None, chain.answer(args.question, (), filters)), ensure_ascii=False, indent=1))
+        return 0
+    final = None
+    for event in chain.stream(args.question, (), filters):
+        if isinstance(event, Answer):
+            final = event
+        elif chain.generate is not None:
+            print(event, end="", flush=True)
+    assert final is not None
+    _print_answer(final)
+    print(f"\n（{final.backend}，{final.latency_ms / 1000:.1f} 秒）", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="policyqa", description="Cited Q&A over Chinese policy documents.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -158,6 +237,20 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(p)
     _add_filters(p)
     p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("ask", help="a cited answer to a question")
+    p.add_argument("question", nargs="?")
+    p.add_argument("--llm", choices=["local", "openai", "extractive"], help="answer backend (default: POLICYQA_LLM, else local when installed)")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--batch", type=Path, help="JSONL of {id, question, history?}")
+    p.add_argument("--out", type=Path, help="output JSONL of {id, answer, refused, citations, latency_ms}")
+    _add_common(p)
+    _add_filters(p)
+    p.set_defaults(func=cmd_ask)
+
+    from eval.retrieval import add_parser as add_eval_retrieval
+
+    add_eval_retrieval(sub)
     return parser
 
 

@@ -4,7 +4,7 @@ and passed down explicitly."""
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from policyqa.errors import ConfigError
@@ -36,6 +36,19 @@ class Settings:
     dense_weight: float = 1.0
     keyword_weight: float = 2.0
     threads: int = 0  # 0 = library default
+    # Answer chain. llm: "local" (llama.cpp, the default when set up), "openai"
+    # (any OpenAI-compatible endpoint) or "extractive" (no LLM). "auto" picks local
+    # when its model and runtime are installed, else extractive.
+    llm: str = "auto"
+    llm_model_path: Path | None = None  # default: <data_dir>/models/<the default GGUF>
+    llm_ctx: int = 4096
+    llm_max_tokens: int = 384
+    llm_temperature: float = 0.1
+    openai_base_url: str = ""
+    openai_model: str = ""
+    openai_api_key: str = field(default="", repr=False)  # a secret: never in repr or logs
+    answer_passages: int = 5  # passages put in front of the LLM
+    min_evidence: float = 0.5  # refusal threshold on the evidence score (0..1)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: object) -> "Settings":
@@ -45,7 +58,7 @@ class Settings:
             raw = env.get(f"POLICYQA_{f.name.upper()}")
             if raw is None or raw == "":
                 continue
-            values[f.name] = _parse(f.name, raw, type(getattr(cls(), f.name)))
+            values[f.name] = _parse(f.name, raw, _kind(f.name))
         if "data_dir" in values and "index_dir" not in values:
             values["index_dir"] = Path(values["data_dir"]) / "index"  # type: ignore[arg-type]
         values.update({k: v for k, v in overrides.items() if v is not None})
@@ -63,6 +76,19 @@ class Settings:
             raise ConfigError("POLICYQA_MAX_FILE_MB must be positive")
         if self.top_k < 1 or self.candidates < self.top_k:
             raise ConfigError("need 1 <= top_k <= candidates")
+        if self.llm not in {"auto", "local", "openai", "extractive"}:
+            raise ConfigError(f"POLICYQA_LLM={self.llm!r}: use local, openai, extractive or auto")
+
+    def model_path(self) -> Path:
+        from rag.local_model import model_path
+
+        return self.llm_model_path or model_path(self.data_dir)
+
+
+def _kind(name: str) -> type:
+    if name == "llm_model_path":
+        return Path
+    return type(getattr(Settings(), name))
 
 
 def _parse(name: str, raw: str, kind: type) -> object:

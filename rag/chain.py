@@ -1,0 +1,246 @@
+"""The answer chain (LangChain LCEL):
+
+question + history -> condense -> hybrid retrieval -> evidence gate -> prompt with
+numbered passages -> LLM (streamed) -> citation check -> figure check -> Answer.
+
+The evidence gate runs for every backend: when the passages do not answer the
+question the chain refuses before an LLM can invent an answer. The `extractive`
+backend composes the answer from the best-matching sentences themselves.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, replace
+from typing import Iterator, Sequence
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.output_parsers import StrOutputParser
+from langchain_core.runnables import RunnableLambda
+
+from ingest.tokenize import Tokenizer
+from policyqa.settings import Settings
+from policyqa.types import Answer, Filters, Hit
+from rag.condense import Condenser
+from rag.evidence import (
+    EvidenceScorer,
+    Scored,
+    about_place,
+    expected_units,
+    in_scope,
+    mandatory_terms,
+    missing_place,
+    missing_year,
+    needs_figure,
+    question_places,
+    question_scope,
+    question_years,
+    split_sentences,
+)
+from rag.prompting import PROMPT, REFUSAL_PREFIX, format_passages
+from rag.retriever import HybridRetriever
+from rag.verify import REPLACED_NOTE, Claim, Verifier
+
+_COMPARE = re.compile(r"分别|对比|比较|相比|各是|各自|各提出|和|与|及|、")
+History = Sequence[Sequence[str]]
+
+
+@dataclass(frozen=True)
+class Side:
+    """One side of a comparison, or the whole question: constraints its evidence meets."""
+
+    label: str = ""
+    place: str = ""
+    scope: str = ""
+    year: str = ""
+
+
+def sides_of(question: str) -> list[Side]:
+    """A comparison's sides (places, 全省 vs a city, or years); one plain side otherwise."""
+    if not _COMPARE.search(question):
+        return [Side()]
+    places = question_places(question)
+    scope = question_scope(question)
+    if len(places) >= 2:
+        return [Side(p, place=p) for p in places]
+    if len(places) == 1 and scope == "province" and not any(p.endswith("省") for p in places):
+        return [Side("全省", scope="province"), Side(places[0], place=places[0])]
+    years = sorted(question_years(question))
+    if len(years) >= 2:
+        return [Side(f"{y}年", year=y) for y in years]
+    return [Side()]
+
+
+@dataclass(frozen=True)
+class Prepared:
+    question: str
+    standalone: str
+    hits: tuple[Hit, ...]
+    best: tuple[Scored, ...]  # evidence sentences, best first (one per place for comparisons)
+    refusal: str  # non-empty: refuse with this text
+
+
+class AnswerChain:
+    def __init__(self, retriever: HybridRetriever, tokenizer: Tokenizer, settings: Settings,
+                 llm: BaseChatModel | None, backend: str) -> None:
+        self.retriever = retriever
+        self.settings = settings
+        self.backend = backend
+        self.condenser = Condenser(tokenizer)
+        self.scorer = EvidenceScorer(tokenizer)
+        self.verifier = Verifier(self.scorer)
+        self.generate = (PROMPT | llm | StrOutputParser()) if llm is not None else None
+
+    # -- public ---------------------------------------------------------------------
+    def stream(self, question: str, history: History = (), filters: Filters | None = None) -> Iterator[str | Answer]:
+        """Yield text deltas as they are generated, then the verified Answer last.
+        The final Answer's text supersedes the deltas (sentences may be replaced)."""
+        t0 = time.perf_counter()
+        prep = self.prepare.invoke({"question": question, "history": history, "filters": filters})
+        if prep.refusal:
+            answer = self._refuse(prep)
+            yield answer.text
+        elif self.generate is None:
+            answer = self._extractive(prep)
+            yield answer.text
+        else:
+            parts: list[str] = []
+            for delta in self.generate.stream({"passages": format_passages(prep.hits), "question": prep.standalone}):
+                parts.append(delta)
+                yield delta
+            answer = self._verified(prep, "".join(parts))
+        yield replace(answer, latency_ms=(time.perf_counter() - t0) * 1000)
+
+    def answer(self, question: str, history: History = (), filters: Filters | None = None) -> Answer:
+        final = None
+        for event in self.stream(question, history, filters):
+            if isinstance(event, Answer):
+                final = event
+        assert final is not None
+        return final
+
+    @property
+    def prepare(self) -> RunnableLambda:
+        return RunnableLambda(self._condense) | RunnableLambda(self._retrieve) | RunnableLambda(self._gate)
+
+    # -- stages ---------------------------------------------------------------------
+    def _condense(self, inp: dict) -> dict:
+        return {**inp, "standalone": self.condenser.standalone(inp["question"], inp.get("history") or ())}
+
+    def _retrieve(self, inp: dict) -> dict:
+        q, filters, k = inp["standalone"], inp.get("filters"), self.settings.answer_passages
+        sides = sides_of(q)
+        if len(sides) == 1:
+            return {**inp, "sides": sides, "hits": self.retriever.retrieve(q, k=k, filters=filters)}
+        # One retrieval per side, so each side of a comparison gets its own evidence.
+        hits: list[Hit] = []
+        per_side = max(3, k // len(sides) + 1)
+        for side in sides:
+            for h in self.retriever.retrieve(self._focus(q, side, sides), k=per_side, filters=filters):
+                if all(h.chunk.chunk_id != x.chunk.chunk_id for x in hits):
+                    hits.append(h)
+        return {**inp, "sides": sides, "hits": hits}
+
+    def _gate(self, inp: dict) -> Prepared:
+        q, hits, sides = inp["standalone"], tuple(inp["hits"]), inp["sides"]
+        base = Prepared(inp["question"], q, hits, (), "")
+        if not hits:
+            return replace(base, refusal=f"{REFUSAL_PREFIX}相关内容。")
+        absent = missing_place(q, hits)
+        if absent:
+            return replace(base, refusal=f"{REFUSAL_PREFIX}关于{absent}的相关内容。")
+        best: list[Scored] = []
+        for side in sides:
+            focus = self._focus(q, side, sides)
+            scored = [x for x in self._usable(focus, hits, side) if all(x.sentence != b.sentence for b in best)]
+            if not scored:
+                what = f"关于{side.label}的" if side.label else "能够回答该问题的"
+                return replace(base, refusal=f"{REFUSAL_PREFIX}{what}内容。")
+            best.append(scored[0])
+            if len(sides) == 1:
+                # Further sentences when they are nearly as good and say something else.
+                for s in scored[1:6]:
+                    if len(best) >= 3:
+                        break
+                    if s.score >= 0.9 * scored[0].score and not any(
+                        s.sentence.text in b.sentence.text or b.sentence.text in s.sentence.text for b in best
+                    ):
+                        best.append(s)
+        return replace(base, best=tuple(best))
+
+    @staticmethod
+    def _focus(q: str, side: Side, sides: Sequence[Side]) -> str:
+        """The question as it concerns one side: the other sides' names removed."""
+        for other in sides:
+            if other is side or not other.label:
+                continue
+            for word in {other.label, other.label.rstrip("省市县区年")}:
+                if word and word not in side.label:
+                    q = q.replace(word, "")
+        return q
+
+    def _usable(self, q: str, hits: Sequence[Hit], side: Side) -> list[Scored]:
+        """Sentences that pass the evidence threshold and every constraint the question
+        sets: the places it names, its scope (全省/全市), its years, the unit it asks for."""
+        places = [side.place] if side.place else question_places(q)
+        scope = side.scope or ("" if places else question_scope(q))
+        units = expected_units(q)
+        figure = needs_figure(q)
+        required = [t.lower() for t in mandatory_terms(q)]
+        out = []
+        for s in self.scorer.score(q, hits):
+            chunk, text = hits[s.sentence.hit_index].chunk, s.sentence.text
+            if s.score < self.settings.min_evidence:
+                break
+            if side.year and side.year not in text:
+                continue
+            if not side.year and missing_year(q, chunk):
+                continue
+            if not all(about_place(p, chunk, text) for p in places) or not in_scope(scope, chunk, text):
+                continue
+            if (units and not (units & s.units)) or (figure and not s.has_figure):
+                continue
+            context = f"{chunk.title} {chunk.heading_path} {text}".lower()
+            if not all(t in context for t in required):
+                continue
+            out.append(s)
+        return out
+
+    # -- answers --------------------------------------------------------------------
+    def _quotes(self, prep: Prepared) -> list[tuple[int, str]]:
+        """(passage number, quote) per evidence sentence. A short line with no figure (a
+        title, a salutation, a label) says little alone, so it takes the lines after it."""
+        out = []
+        for s in prep.best:
+            text = prep.hits[s.sentence.hit_index].chunk.text
+            a, b = s.sentence.start, s.sentence.end
+            if not s.has_figure and b - a < 30:
+                for sa, sb in split_sentences(text):
+                    if sa >= b and sb - a <= 120:
+                        b = sb
+                        if b - a >= 60:
+                            break
+            out.append((s.sentence.hit_index + 1, text[a:b]))
+        return out
+
+    def _extractive(self, prep: Prepared, notes: tuple[str, ...] = ()) -> Answer:
+        claims = [Claim(text, (n,)) for n, text in self._quotes(prep)]
+        text, citations = self.verifier.citations(claims, prep.hits)
+        return Answer(prep.question, text, citations, standalone_question=prep.standalone,
+                      notes=notes, backend=self.backend)
+
+    def _verified(self, prep: Prepared, raw: str) -> Answer:
+        claims, replaced = self.verifier.check(raw, prep.hits, self._quotes(prep))
+        if not claims:
+            if REFUSAL_PREFIX in raw:
+                return self._refuse(replace(prep, refusal=f"{REFUSAL_PREFIX}相关内容。"))
+            return self._extractive(prep, notes=("模型回答未能引用原文，已改为原文摘录。",))
+        text, citations = self.verifier.citations(claims, prep.hits)
+        notes = (REPLACED_NOTE,) if replaced else ()
+        return Answer(prep.question, text, citations, standalone_question=prep.standalone,
+                      notes=notes, backend=self.backend)
+
+    def _refuse(self, prep: Prepared) -> Answer:
+        return Answer(prep.question, prep.refusal, (), refused=True, standalone_question=prep.standalone,
+                      nearest=prep.hits[:3], backend=self.backend)

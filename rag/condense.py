@@ -1,0 +1,81 @@
+"""Turn a follow-up ("那科技型中小企业呢？") into a standalone question using the
+chat history, by rule: the new subject replaces the matching subject of the
+previous question. Deterministic, instant, and the same for every backend."""
+
+from __future__ import annotations
+
+import re
+from typing import Sequence
+
+from ingest.tokenize import Tokenizer
+from rag.evidence import question_places, question_years
+
+_ELLIPTIC = re.compile(r"^(?:那么?|那|还有|另外|再问一下|然后)?\s*(?P<x>.+?)(?:的(?:情况|目标|数量|呢)?)?\s*(?:呢|怎么样|如何|又是多少|又如何)\s*[？?。!！]*$")
+_LEAD = re.compile(r"^(?:那么|那|还有|另外|然后|再问一下)")
+_PRONOUN = re.compile(r"^(?:它|其|这个|该|这项|这些|上述)")
+_YEAR_X = re.compile(r"^(?:到|在)?((?:19|20)\d{2})\s*年?$")
+
+
+def _domain_terms(tokenizer: Tokenizer) -> list[str]:
+    from importlib import resources
+
+    text = resources.files("ingest").joinpath("resources", "domain_words.txt").read_text(encoding="utf-8")
+    words = [w.strip() for w in text.splitlines() if w.strip() and not w.startswith("#")]
+    return sorted(set(words) | set(tokenizer.aliases.values()), key=len, reverse=True)
+
+
+class Condenser:
+    def __init__(self, tokenizer: Tokenizer) -> None:
+        self.tokenizer = tokenizer
+        self.terms = _domain_terms(tokenizer)
+
+    def standalone(self, question: str, history: Sequence[Sequence[str]]) -> str:
+        """Resolve against each earlier user turn in order, so a chain of follow-ups
+        keeps the subject the user last set."""
+        previous = ""
+        for turn in history:
+            if turn and turn[0]:
+                previous = self._resolve(str(turn[0]).strip(), previous)
+        return self._resolve(question.strip(), previous)
+
+    def _resolve(self, question: str, previous: str) -> str:
+        if not previous or not self._is_followup(question):
+            return question
+        m = _ELLIPTIC.match(question)
+        if not m:
+            # "其中…", "它的…": keep the new words and the old subject
+            return f"{previous} {question}"
+        x = self.tokenizer.expand_aliases(m.group("x").strip())
+        prev = self.tokenizer.expand_aliases(previous)
+        ym = _YEAR_X.match(x)
+        if ym:
+            years = question_years(prev)
+            if years:
+                return re.sub(rf"{next(iter(years))}\s*年", f"{ym.group(1)}年", prev)
+            return f"{ym.group(1)}年{prev}"
+        places_x = question_places(x)
+        if places_x and len(x) <= len(places_x[0]) + 1:
+            places_prev = question_places(prev)
+            if places_prev:
+                stem = places_prev[0].rstrip("省市县区")
+                return re.sub(rf"{re.escape(stem)}[省市县区]?", x, prev, count=1)
+            for word in ("全省", "全市", "省里", "省"):
+                if word in prev:
+                    return prev.replace(word, x, 1)
+            return f"{x}{prev}"
+        for term in self.terms:
+            if term in prev and term not in x:
+                start = prev.index(term)
+                end = start + len(term)
+                # Widen to qualifiers the new subject restates (省重点企业研究院 -> 省企业研究院).
+                while start > 0 and prev[start - 1] in x and end - start < len(x) + 4:
+                    start -= 1
+                return prev[:start] + x + prev[end:]
+        return f"{prev} {x}"
+
+    @staticmethod
+    def _is_followup(question: str) -> bool:
+        q = question.strip()
+        return bool(
+            _LEAD.match(q) or _PRONOUN.match(q) or re.search(r"呢\s*[？?]?$", q) or len(q) <= 6
+        )

@@ -1,0 +1,242 @@
+"""Sentence-level evidence: split passages into sentences, score them against a
+question, and decide whether the evidence answers it at all.
+
+Used by the extractive backend to compose answers, by the chain to choose quotes
+for citations, and by every backend to refuse before an LLM can invent an answer.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Sequence
+
+from ingest.structure import find_places
+from ingest.tokenize import Tokenizer
+from policyqa.types import Chunk, Hit
+from rag.figures import extract_figures
+
+_SENT_END = re.compile(r"[^。！？!?；;\n]*(?:[。！？!?；;]+[”’」』）)]*|\n|$)")
+_YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})\s*年")
+# Major cities outside Zhejiang, so a question about them is recognised as such.
+_OTHER_CITIES = (
+    "深圳 广州 东莞 佛山 珠海 南京 苏州 无锡 常州 南通 扬州 徐州 合肥 芜湖 福州 厦门 泉州 济南 青岛 烟台 潍坊 "
+    "郑州 洛阳 武汉 长沙 南昌 成都 西安 昆明 贵阳 南宁 海口 三亚 太原 石家庄 唐山 呼和浩特 包头 哈尔滨 长春 "
+    "沈阳 大连 兰州 西宁 银川 乌鲁木齐 拉萨 宜昌 襄阳 株洲 绵阳 柳州 桂林 鄂尔多斯 大同 保定 廊坊"
+).split()
+_OTHER_CITY_RE = re.compile("|".join(sorted(_OTHER_CITIES, key=len, reverse=True)) + r"(?:市)?")
+# Words that set a scope without naming a place: the province or city a document is about.
+_SCOPE = {"全省": "province", "省里": "province", "省级": "province", "本省": "province", "全市": "city", "本市": "city"}
+_SCOPE_RE = re.compile("|".join(_SCOPE))
+_QUANTITY_Q = re.compile(r"多少|几[家个项人次万亿%]|几成|比重|比例|占比|目标|数量|金额|多大|多高|百分之|增速|增幅|规模|额度|上限|不超过|达到")
+# Questions that can only be answered with a figure.
+_NEEDS_FIGURE = re.compile(r"多少|几[家个项人次万亿%名条章]|几成|比重|比例|占比|量化|金额|数量|多大|多高|百分之")
+# Interrogatives and framing words: they say what kind of answer is wanted, not what
+# it is about, so evidence is not scored on them.
+_QUESTION_WORDS = frozenset(
+    "什么 什么样 哪些 哪个 哪家 哪天 哪年 哪里 哪儿 哪项 哪件 哪位 哪 谁 多少 几 怎么 怎样 如何 为何 为什么 是否 能否 "
+    "可否 有没有 有何 意思 含义 多久 时候 何时 请问 一下 提出 分别 各是 各自 目前 今年 我们 我 想 要求 规定 "
+    "具体 主要 方面 情况 一共 总共 打算 计划".split()
+)
+_QUOTED = re.compile(r"[“\"「『]([^”\"」』]{2,20})[”\"」』]")
+_LATIN = re.compile(r"[A-Za-z][A-Za-z&+\-]*[A-Za-z]")
+# A question's own words for places that are not real place names.
+_NOT_PLACES = {"全省", "全市", "本省", "本市", "各市", "省级", "市级"}
+
+
+@dataclass(frozen=True)
+class Sentence:
+    hit_index: int  # position of the passage in the hit list (0-based)
+    start: int  # offsets within the chunk text
+    end: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Scored:
+    sentence: Sentence
+    score: float  # about 0..1: weighted share of the question's terms the sentence covers
+    has_figure: bool
+    units: frozenset[str] = frozenset()  # units of the quantities the sentence states
+
+
+def split_sentences(text: str) -> list[tuple[int, int]]:
+    """(start, end) spans of non-blank sentences, trailing punctuation included."""
+    spans = []
+    for m in _SENT_END.finditer(text):
+        a, b = m.start(), m.end()
+        while a < b and text[a].isspace():
+            a += 1
+        while b > a and text[b - 1].isspace():
+            b -= 1
+        if b > a:
+            spans.append((a, b))
+    return spans
+
+
+def asks_for_quantity(question: str) -> bool:
+    return bool(_QUANTITY_Q.search(question))
+
+
+def needs_figure(question: str) -> bool:
+    return bool(_NEEDS_FIGURE.search(question))
+
+
+def mandatory_terms(question: str) -> list[str]:
+    """Terms the evidence must contain: quoted names (“小巨人”) and Latin acronyms
+    (GDP, MaaS) are too specific to be paraphrased away."""
+    terms = [m.group(1) for m in _QUOTED.finditer(question)]
+    terms += [m.group(0) for m in _LATIN.finditer(question) if m.group(0).upper() != "R&D"]
+    return terms
+
+
+def question_years(question: str) -> set[str]:
+    return set(_YEAR.findall(question))
+
+
+def question_places(question: str) -> list[str]:
+    """Places the question names (full names), in order, without duplicates."""
+    found = _place_positions(question)
+    found += [(m.start(), m.group(0).rstrip("市") + "市") for m in _OTHER_CITY_RE.finditer(question)]
+    names: list[str] = []
+    for _, name in sorted(found):
+        if name not in names:
+            names.append(name)
+    return names
+
+
+def _place_positions(text: str) -> list[tuple[int, str]]:
+    """(offset, full name) of the gazetteer places in `text`, in order."""
+    out, pos = [], 0
+    for p in find_places(text):
+        i = text.find(_place_stem(p.name), pos)
+        if i >= 0:
+            pos = i + 1
+            out.append((i, p.name))
+    return out
+
+
+def question_scope(question: str) -> str:
+    """'province' for 全省/省里…, 'city' for 全市…, '' when the question sets none."""
+    m = _SCOPE_RE.search(question)
+    return _SCOPE[m.group(0)] if m else ""
+
+
+def expected_units(question: str) -> set[str]:
+    """Units a quantity question asks for, from its own words; empty when it does not say.
+    An answer sentence must hold a figure in one of them."""
+    units: set[str] = set()
+    if re.search(r"多少(?:万|亿)?元|金额|资金|奖金|奖励多少|补贴多少|补助多少|多少补贴|多少补助|多少钱|额度", question):
+        units.add("元")
+    if re.search(r"比例|比重|占比|税率|增长率|覆盖率|百分之", question):
+        units |= {"%", "百分点"}
+    m = re.search(r"多少(?:个|家|项|人次|人年|人|名|辆|条|章|次|所|座|台|套|公里|小时|亩|户)", question)
+    if m:
+        units.add({"名": "人"}.get(m.group(0)[2:], m.group(0)[2:]))
+    return units
+
+
+def _place_stem(name: str) -> str:
+    for suffix in ("特别行政区", "维吾尔自治区", "壮族自治区", "回族自治区", "自治区", "省", "市", "县", "区"):
+        if name.endswith(suffix) and len(name) > len(suffix) + 1:
+            return name[: -len(suffix)]
+    return name
+
+
+class EvidenceScorer:
+    """Scores sentences by the weighted share of question terms they contain. A term's
+    weight grows with its length (longer Chinese words are more specific)."""
+
+    def __init__(self, tokenizer: Tokenizer) -> None:
+        self.tokenizer = tokenizer
+
+    def _terms(self, question: str) -> dict[str, float]:
+        terms: dict[str, float] = {}
+        for tok in self.tokenizer.tokens(question):
+            if _YEAR.fullmatch(tok + "年") or tok in _QUESTION_WORDS:
+                continue  # years are checked separately
+            terms[tok] = max(terms.get(tok, 0.0), 1.0 + math.log(len(tok)))
+        return terms
+
+    def sentences(self, hits: Sequence[Hit]) -> list[Sentence]:
+        out = []
+        for i, h in enumerate(hits):
+            for a, b in split_sentences(h.chunk.text):
+                out.append(Sentence(i, a, b, h.chunk.text[a:b]))
+        return out
+
+    def score(self, question: str, hits: Sequence[Hit]) -> list[Scored]:
+        terms = self._terms(question)
+        total = sum(terms.values()) or 1.0
+        want_number = asks_for_quantity(question)
+        years = question_years(question)
+        scored = []
+        for s in self.sentences(hits):
+            context = self.tokenizer.expand_aliases(s.text).lower()
+            head = hits[s.hit_index].chunk
+            # The heading and title give a sentence context its own words lack
+            # ("全省新认定…" under "着力扩面提质科技型企业"), at a discount.
+            around = self.tokenizer.expand_aliases(f"{head.title} {head.heading_path}").lower()
+            covered = sum(w if t in context else (0.5 * w if t in around else 0.0) for t, w in terms.items())
+            figures = [f for f in extract_figures(s.text) if f.kind == "quantity"]
+            value = covered / total
+            if want_number and figures:
+                value += 0.15
+            if years and any(y in s.text for y in years):
+                value += 0.2
+            value -= 0.02 * s.hit_index  # prefer better-ranked passages on ties
+            scored.append(Scored(s, value, bool(figures), frozenset(f.unit for f in figures)))
+        scored.sort(key=lambda x: (-x.score, x.sentence.hit_index, x.sentence.start))
+        return scored
+
+    def best_for(self, claim: str, chunk: Chunk) -> tuple[int, int] | None:
+        """The span of `chunk.text` that best supports `claim` (for a citation quote)."""
+        best, best_score = None, 0.0
+        claim_figs = {(f.value, f.unit) for f in extract_figures(claim) if f.kind == "quantity"}
+        terms = self._terms(claim)
+        total = sum(terms.values()) or 1.0
+        for a, b in split_sentences(chunk.text):
+            text = chunk.text[a:b]
+            low = self.tokenizer.expand_aliases(text).lower()
+            value = sum(w for t, w in terms.items() if t in low) / total
+            figs = {(f.value, f.unit) for f in extract_figures(text) if f.kind == "quantity"}
+            value += 0.5 * len(claim_figs & figs)
+            if value > best_score:
+                best, best_score = (a, b), value
+        return best
+
+
+def about_place(place: str, chunk: Chunk, sentence: str) -> bool:
+    """Whether evidence is about `place`: its document's region, or the sentence names it."""
+    stem = _place_stem(place)
+    return stem in chunk.region or stem in sentence
+
+
+def in_scope(scope: str, chunk: Chunk, sentence: str) -> bool:
+    """全省 asks about a province-level document; a city plan saying 全省前列 is not one.
+    Only when the level is unknown does the sentence's own 全省/全市 decide."""
+    if not scope:
+        return True
+    if chunk.level:
+        return chunk.level == scope
+    return ("全省" if scope == "province" else "全市") in sentence
+
+
+def missing_place(question: str, hits: Sequence[Hit]) -> str:
+    """A place the question names that none of the passages is about or mentions;
+    '' when every named place is covered."""
+    for place in question_places(question):
+        stem = _place_stem(place)
+        if not any(stem in h.chunk.region or stem in h.chunk.text or stem in h.chunk.title for h in hits):
+            return place
+    return ""
+
+
+def missing_year(question: str, chunk: Chunk) -> str:
+    """A year the question names that the evidence passage's document does not state."""
+    context = f"{chunk.title} {chunk.date} {chunk.heading_path} {chunk.text}"
+    for year in sorted(question_years(question)):
+        if year not in context:
+            return year
+    return ""

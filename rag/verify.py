@@ -1,0 +1,147 @@
+"""After the LLM: every factual sentence must carry a marker that points at a
+passage, and every figure it states must be in the passage it cites. A sentence
+that fails is replaced by the best extractive quote, and the answer says so."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Sequence
+
+from policyqa.types import Citation, Hit
+from rag.evidence import EvidenceScorer, split_sentences
+from rag.figures import extract_figures, supported
+
+_MARKER = re.compile(r"\s*[\[【［]\s*(\d{1,2})(?:\s*[,，、]\s*(\d{1,2}))*\s*[\]】］]")
+_MARKER_NUMS = re.compile(r"\d{1,2}")
+_ANSWER_SENT = re.compile(r"[^。！？!?\n]*(?:[。！？!?]+(?:\s*[\[【［][\d,，、\s]+[\]】］])*|\n|$)")
+
+REPLACED_NOTE = "部分句子中的数字无法在所引原文中核实，已替换为原文摘录。"
+
+
+@dataclass(frozen=True)
+class Claim:
+    text: str  # the sentence without markers
+    refs: tuple[int, ...]  # 1-based passage numbers
+
+
+def parse_claims(answer: str, n_passages: int) -> list[Claim]:
+    """Sentences with the markers that follow them; markers pointing nowhere dropped."""
+    claims = []
+    for m in _ANSWER_SENT.finditer(answer):
+        raw = m.group(0).strip()
+        if not raw:
+            continue
+        refs: list[int] = []
+        for mk in _MARKER.finditer(raw):
+            for num in _MARKER_NUMS.findall(mk.group(0)):
+                n = int(num)
+                if 1 <= n <= n_passages and n not in refs:
+                    refs.append(n)
+        text = _MARKER.sub("", raw).strip()
+        if text:
+            claims.append(Claim(text, tuple(refs)))
+    return claims
+
+
+def _figures(text: str):  # type: ignore[no-untyped-def]
+    return [f for f in extract_figures(text) if f.kind != "code" or f.unit]
+
+
+def figures_supported(text: str, passages: Sequence[str]) -> bool:
+    return all(any(supported(f, p) for p in passages) for f in _figures(text))
+
+
+class Verifier:
+    def __init__(self, scorer: EvidenceScorer) -> None:
+        self.scorer = scorer
+
+    def check(self, answer: str, hits: Sequence[Hit], fallback: Sequence[tuple[int, str]]) -> tuple[list[Claim], bool]:
+        """Claims that survive the citation and figure checks; `fallback` holds
+        (passage number, sentence) quotes to stand in for a failed claim. Returns the
+        claims and whether any sentence was replaced."""
+        texts = [h.chunk.text for h in hits]
+        out: list[Claim] = []
+        replaced = False
+        used_fallback = False
+        for claim in parse_claims(answer, len(hits)):
+            refs = claim.refs
+            if refs and not figures_supported(claim.text, [texts[n - 1] for n in refs]):
+                # Cited the wrong passage? Accept a single passage that holds every figure.
+                refs = ()
+            if not refs:
+                refs = self._find_support(claim.text, texts)
+            if refs:
+                out.append(Claim(claim.text, refs))
+                continue
+            if not _figures(claim.text) and len(claim.text) <= 12:
+                continue  # a connective ("根据文件：") carries no fact to cite
+            replaced = True
+            if not used_fallback and fallback:
+                used_fallback = True
+                for n, sentence in fallback:
+                    if not any(c.text == sentence for c in out):
+                        out.append(Claim(sentence, (n,)))
+        return out, replaced
+
+    def _find_support(self, claim: str, texts: Sequence[str]) -> tuple[int, ...]:
+        figures = _figures(claim)
+        best_n, best = 0, 0.0
+        for n, text in enumerate(texts, 1):
+            if figures and not figures_supported(claim, [text]):
+                continue
+            overlap = _char_overlap(claim, text)
+            if overlap > best:
+                best_n, best = n, overlap
+        return (best_n,) if best_n and (figures or best >= 0.6) else ()
+
+    def citations(self, claims: Sequence[Claim], hits: Sequence[Hit]) -> tuple[str, tuple[Citation, ...]]:
+        """Renumber markers by first use and build citations whose quote is the exact
+        span of the passage that supports the claims citing it."""
+        order: list[int] = []
+        for c in claims:
+            for n in c.refs:
+                if n not in order:
+                    order.append(n)
+        renum = {n: i for i, n in enumerate(order, 1)}
+        parts = []
+        for c in claims:
+            marks = "".join(f"[{renum[n]}]" for n in c.refs)
+            # Every sentence carries its marker, also inside a multi-sentence quote.
+            for a, b in split_sentences(c.text) or [(0, len(c.text))]:
+                parts.append(c.text[a:b] + marks)
+        text = "".join(parts)
+        citations = []
+        for n in order:
+            chunk = hits[n - 1].chunk
+            claim_text = " ".join(c.text for c in claims if n in c.refs)
+            a, b = self._quote_span(claim_text, chunk.text)
+            citations.append(
+                Citation(
+                    n=renum[n], source=chunk.source, title=chunk.title, quote=chunk.text[a:b],
+                    heading_path=chunk.heading_path, page=chunk.page, start=chunk.start + a,
+                    end=chunk.start + b, chunk_id=chunk.chunk_id,
+                )
+            )
+        return text, tuple(citations)
+
+    def _quote_span(self, claim: str, text: str) -> tuple[int, int]:
+        """The shortest run of whole sentences holding every figure of the claim, or the
+        best-overlapping sentence when the claim states no figure."""
+        spans = split_sentences(text) or [(0, len(text))]
+        figures = _figures(claim)
+        if figures:
+            needed = [i for i, (a, b) in enumerate(spans) if any(supported(f, text[a:b]) for f in figures)]
+            if needed:
+                lo, hi = min(needed), max(needed)
+                return spans[lo][0], spans[hi][1]
+        best = max(spans, key=lambda s: _char_overlap(claim, text[s[0] : s[1]]))
+        return best
+
+
+def _char_overlap(claim: str, text: str) -> float:
+    """Share of the claim's character bigrams found in the text."""
+    grams = {claim[i : i + 2] for i in range(len(claim) - 1) if not claim[i : i + 2].isspace()}
+    if not grams:
+        return 0.0
+    return sum(1 for g in grams if g in text) / len(grams)
