@@ -145,14 +145,16 @@ class Filters:
     issuer: str = ""
     year: str = ""
     source: str = ""
+    level: str = ""  # province | city | county | national
 
     def accepts(self, chunk: Chunk) -> bool:
         return (
             (not self.region or self.region in chunk.region)
+            and (not self.level or chunk.level == self.level)
             and (not self.issuer or self.issuer in chunk.issuer)
             and (not self.year or chunk.year == self.year)
             and (not self.source or chunk.source == self.source)
         )
 
     def is_empty(self) -> bool:
-        return not (self.region or self.issuer or self.year or self.source)
+        return not (self.region or self.issuer or self.year or self.source or self.level)

@@ -27,7 +27,11 @@ from rag.evidence import (
     EvidenceScorer,
     Scored,
     about_place,
+    asks_date,
+    asks_doc_number,
+    doc_numbers,
     expected_units,
+    has_date,
     in_scope,
     mandatory_terms,
     missing_place,
@@ -130,17 +134,35 @@ class AnswerChain:
 
     def _retrieve(self, inp: dict) -> dict:
         q, filters, k = inp["standalone"], inp.get("filters"), self.settings.answer_passages
+        source = self._source_by_number(q)
+        if source and not (filters and filters.source):
+            filters = replace(filters or Filters(), source=source)
         sides = sides_of(q)
         if len(sides) == 1:
             return {**inp, "sides": sides, "hits": self.retriever.retrieve(q, k=k, filters=filters)}
         # One retrieval per side, so each side of a comparison gets its own evidence.
         hits: list[Hit] = []
-        per_side = max(3, k // len(sides) + 1)
+        per_side = max(4, k // len(sides) + 1)
         for side in sides:
-            for h in self.retriever.retrieve(self._focus(q, side, sides), k=per_side, filters=filters):
+            base = filters or Filters()
+            scoped = replace(base, region=base.region or side.place, level=base.level or side.scope)
+            found = self.retriever.retrieve(self._focus(q, side, sides), k=per_side, filters=scoped)
+            if not found:  # the metadata may not say; fall back to the words alone
+                found = self.retriever.retrieve(self._focus(q, side, sides), k=per_side, filters=filters)
+            for h in found:
                 if all(h.chunk.chunk_id != x.chunk.chunk_id for x in hits):
                     hits.append(h)
         return {**inp, "sides": sides, "hits": hits}
+
+    def _source_by_number(self, q: str) -> str:
+        """The document a question names by its number (浙科提〔2025〕315号), if indexed."""
+        wanted = set(doc_numbers(q))
+        if not wanted:
+            return ""
+        for record in self.retriever.store.files().values():
+            if record.doc_number and record.doc_number.replace(" ", "") in wanted:
+                return record.source
+        return ""
 
     def _gate(self, inp: dict) -> Prepared:
         q, hits, sides = inp["standalone"], tuple(inp["hits"]), inp["sides"]
@@ -187,6 +209,7 @@ class AnswerChain:
         scope = side.scope or ("" if places else question_scope(q))
         units = expected_units(q)
         figure = needs_figure(q)
+        docno, date = asks_doc_number(q), asks_date(q)
         required = [t.lower() for t in mandatory_terms(q)]
         out = []
         for s in self.scorer.score(q, hits):
@@ -200,6 +223,8 @@ class AnswerChain:
             if not all(about_place(p, chunk, text) for p in places) or not in_scope(scope, chunk, text):
                 continue
             if (units and not (units & s.units)) or (figure and not s.has_figure):
+                continue
+            if (docno and not doc_numbers(text)) or (date and not has_date(text)):
                 continue
             context = f"{chunk.title} {chunk.heading_path} {text}".lower()
             if not all(t in context for t in required):
@@ -215,7 +240,7 @@ class AnswerChain:
         for s in prep.best:
             text = prep.hits[s.sentence.hit_index].chunk.text
             a, b = s.sentence.start, s.sentence.end
-            if not s.has_figure and b - a < 30:
+            if b - a < 60 and not text[a:b].rstrip().endswith(("。", "！", "？", "；")):
                 for sa, sb in split_sentences(text):
                     if sa >= b and sb - a <= 120:
                         b = sb

@@ -24,6 +24,16 @@ def _domain_terms(tokenizer: Tokenizer) -> list[str]:
     return sorted(set(words) | set(tokenizer.aliases.values()), key=len, reverse=True)
 
 
+def _context_of(question: str) -> list[str]:
+    from rag.evidence import doc_numbers
+
+    ctx = [p for p in question_places(question)]
+    ctx += [f"{y}年" for y in sorted(question_years(question))]
+    ctx += doc_numbers(question)
+    ctx += re.findall(r"[《“][^》”]{2,30}[》”]", question)
+    return ctx
+
+
 class Condenser:
     def __init__(self, tokenizer: Tokenizer) -> None:
         self.tokenizer = tokenizer
@@ -43,8 +53,12 @@ class Condenser:
             return question
         m = _ELLIPTIC.match(question)
         if not m:
-            # "其中…", "它的…": keep the new words and the old subject
-            return f"{previous} {question}"
+            if _PRONOUN.match(question) or question.startswith("其中"):
+                # "其中…", "它的…": the pronoun stands for the old subject
+                return f"{previous} {question}"
+            # A question of its own ("那培训方面有什么目标？") keeps only the old context:
+            # its places, years, document numbers and quoted names.
+            return " ".join(_context_of(previous) + [_LEAD.sub("", question)])
         x = self.tokenizer.expand_aliases(m.group("x").strip())
         prev = self.tokenizer.expand_aliases(previous)
         ym = _YEAR_X.match(x)

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Sequence
 
+from ingest.clean import HEADING_RE
 from ingest.structure import find_places
 from ingest.tokenize import Tokenizer
 from policyqa.types import Chunk, Hit
@@ -39,10 +40,17 @@ _QUESTION_WORDS = frozenset(
     "可否 有没有 有何 意思 含义 多久 时候 何时 请问 一下 提出 分别 各是 各自 目前 今年 我们 我 想 要求 规定 "
     "具体 主要 方面 情况 一共 总共 打算 计划".split()
 )
+_DOCNO = re.compile(r"[\u4e00-\u9fff]{1,12}\s*[〔\[［(（]\s*(?:19|20)\d{2}\s*[〕\]］)）]\s*\d{1,5}\s*号")
+_ASKS_DOCNO = re.compile(r"文号|发文字号|文件编号|字号")
+_ASKS_DATE = re.compile(r"哪天|哪一天|什么时候|何时|日期|哪年哪月|几月几日")
+_DATE_TEXT = re.compile(r"(?:19|20)\d{2}\s*[-./年]\s*\d{1,2}(?:\s*[-./月]\s*\d{1,2})?|\d{1,2}\s*月\s*\d{1,2}\s*日")
 _QUOTED = re.compile(r"[“\"「『]([^”\"」』]{2,20})[”\"」』]")
 _LATIN = re.compile(r"[A-Za-z][A-Za-z&+\-]*[A-Za-z]")
 # A question's own words for places that are not real place names.
 _NOT_PLACES = {"全省", "全市", "本省", "本市", "各市", "省级", "市级"}
+
+
+SHORT_LINE = 30  # characters: a shorter line joins the next one as evidence
 
 
 @dataclass(frozen=True)
@@ -59,6 +67,23 @@ class Scored:
     score: float  # about 0..1: weighted share of the question's terms the sentence covers
     has_figure: bool
     units: frozenset[str] = frozenset()  # units of the quantities the sentence states
+
+
+def _nearness(text: str, terms: dict[str, float], figures: Sequence) -> float:  # type: ignore[type-arg]
+    """1 when a figure stands right after the most specific question term the text
+    holds ("技术交易额…450亿元"), falling to 0 at 40 characters: a figure far from
+    what was asked about usually answers something else."""
+    present = [t for t in terms if len(t) >= 2 and t in text]
+    if not present or not figures:
+        return 0.0
+    best = 0.0
+    for t in sorted(present, key=lambda t: -terms[t])[:3]:
+        for m in re.finditer(re.escape(t), text):
+            for f in figures:
+                # Chinese states the figure after what it measures; one before counts less.
+                gap = f.start - m.end() if f.start >= m.end() else 3 * (m.start() - f.end)
+                best = max(best, 1.0 - min(max(gap, 0), 40) / 40)
+    return best
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:
@@ -80,7 +105,23 @@ def asks_for_quantity(question: str) -> bool:
 
 
 def needs_figure(question: str) -> bool:
-    return bool(_NEEDS_FIGURE.search(question))
+    return bool(_NEEDS_FIGURE.search(question)) and not asks_doc_number(question)
+
+
+def asks_doc_number(question: str) -> bool:
+    return bool(_ASKS_DOCNO.search(question))
+
+
+def asks_date(question: str) -> bool:
+    return bool(_ASKS_DATE.search(question))
+
+
+def doc_numbers(text: str) -> list[str]:
+    return [re.sub(r"\s+", "", m.group(0)) for m in _DOCNO.finditer(text)]
+
+
+def has_date(text: str) -> bool:
+    return bool(_DATE_TEXT.search(text))
 
 
 def mandatory_terms(question: str) -> list[str]:
@@ -153,6 +194,8 @@ class EvidenceScorer:
 
     def _terms(self, question: str) -> dict[str, float]:
         terms: dict[str, float] = {}
+        # A document number names the document (retrieval is scoped to it), not the answer.
+        question = _DOCNO.sub(" ", question)
         for tok in self.tokenizer.tokens(question):
             if _YEAR.fullmatch(tok + "年") or tok in _QUESTION_WORDS:
                 continue  # years are checked separately
@@ -160,10 +203,23 @@ class EvidenceScorer:
         return terms
 
     def sentences(self, hits: Sequence[Hit]) -> list[Sentence]:
+        """Evidence units: sentences, with a short line (a title, a heading, a label, a
+        document number) joined to what follows it, since it says little alone."""
         out = []
         for i, h in enumerate(hits):
-            for a, b in split_sentences(h.chunk.text):
-                out.append(Sentence(i, a, b, h.chunk.text[a:b]))
+            text = h.chunk.text
+            start = None
+            for a, b in split_sentences(text):
+                if start is None:
+                    if HEADING_RE.match(text[a:b]) and b - a < SHORT_LINE:
+                        continue  # a numbered heading is context, already in the heading path
+                    start = a
+                if b - start < SHORT_LINE:
+                    continue
+                out.append(Sentence(i, start, b, text[start:b]))
+                start = None
+            if start is not None:
+                out.append(Sentence(i, start, len(text.rstrip()), text[start:].rstrip()))
         return out
 
     def score(self, question: str, hits: Sequence[Hit]) -> list[Scored]:
@@ -171,6 +227,7 @@ class EvidenceScorer:
         total = sum(terms.values()) or 1.0
         want_number = asks_for_quantity(question)
         years = question_years(question)
+        place_stems = {_place_stem(p) for p in question_places(question)}
         scored = []
         for s in self.sentences(hits):
             context = self.tokenizer.expand_aliases(s.text).lower()
@@ -178,11 +235,14 @@ class EvidenceScorer:
             # The heading and title give a sentence context its own words lack
             # ("全省新认定…" under "着力扩面提质科技型企业"), at a discount.
             around = self.tokenizer.expand_aliases(f"{head.title} {head.heading_path}").lower()
-            covered = sum(w if t in context else (0.5 * w if t in around else 0.0) for t, w in terms.items())
+            covered = sum(
+                w if t in context or (t in place_stems and t in head.region) else (0.5 * w if t in around else 0.0)
+                for t, w in terms.items()
+            )
             figures = [f for f in extract_figures(s.text) if f.kind == "quantity"]
             value = covered / total
             if want_number and figures:
-                value += 0.15
+                value += 0.15 + 0.15 * _nearness(context, terms, figures)
             if years and any(y in s.text for y in years):
                 value += 0.2
             value -= 0.02 * s.hit_index  # prefer better-ranked passages on ties
