@@ -23,6 +23,7 @@ from ingest.embeddings import EmbeddingCache, encode_passages
 from ingest.loaders import iter_files, load_file
 from ingest.store import FaissBm25Store, FileRecord, IndexLock, current_generation
 from ingest.tokenize import Tokenizer
+from rag.safety import injection_spans
 from policyqa.errors import IngestError, PolicyQAError
 from policyqa.settings import Settings
 from policyqa.types import Chunk, Document
@@ -34,6 +35,7 @@ class IngestReport:
     replaced: tuple[str, ...] = ()
     unchanged: tuple[str, ...] = ()
     skipped: tuple[IngestError, ...] = ()
+    warnings: tuple[IngestError, ...] = ()  # indexed, but worth a look (e.g. prompt injection)
     chunks_added: int = 0
     chunks_encoded: int = 0  # chunks that needed the model (the rest came from the cache)
     total_documents: int = 0
@@ -53,6 +55,7 @@ class IngestReport:
             + ")",
         ]
         lines += [f"skipped {e.source}: {e.reason}" for e in self.skipped]
+        lines += [f"warning {e.source}: {e.reason}" for e in self.warnings]
         return "\n".join(lines)
 
 
@@ -87,6 +90,7 @@ class Ingestor:
             replaced: list[str] = []
             unchanged: list[str] = []
             skipped: list[IngestError] = []
+            warnings: list[IngestError] = []
             pending: list[tuple[Document, list[Chunk]]] = []
             seen: dict[str, str] = {}
             bytes_read = 0
@@ -123,6 +127,12 @@ class Ingestor:
                     if not chunks:
                         skipped.append(IngestError(raw.source, "no text left after cleaning"))
                         continue
+                    suspicious = injection_spans(doc.text)
+                    if suspicious:
+                        a, b = suspicious[0]
+                        warnings.append(IngestError(raw.source, (
+                            f"{len(suspicious)} instruction-like passage(s), e.g. {doc.text[a:b][:40]!r} "
+                            "(possible prompt injection); indexed as content, never followed as instructions")))
                     pending.append((doc, chunks))
                     (replaced if old is not None else added).append(raw.source)
 
@@ -157,6 +167,7 @@ class Ingestor:
             replaced=tuple(replaced),
             unchanged=tuple(unchanged),
             skipped=tuple(skipped),
+            warnings=tuple(warnings),
             chunks_added=len(all_chunks),
             chunks_encoded=encoded,
             total_documents=len(store.files()),

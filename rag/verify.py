@@ -11,6 +11,7 @@ from typing import Sequence
 from policyqa.types import Citation, Hit
 from rag.evidence import EvidenceScorer, split_sentences
 from rag.figures import extract_figures, supported
+from rag.safety import injection_spans, redact_instructions
 
 _MARKER = re.compile(r"\s*[\[【［]\s*(\d{1,2})(?:\s*[,，、]\s*(\d{1,2}))*\s*[\]】］]")
 _MARKER_NUMS = re.compile(r"\d{1,2}")
@@ -60,11 +61,16 @@ class Verifier:
         """Claims that survive the citation and figure checks; `fallback` holds
         (passage number, sentence) quotes to stand in for a failed claim. Returns the
         claims and whether any sentence was replaced."""
-        texts = [h.chunk.text for h in hits]
+        # Support is judged on the passages as the LLM saw them, with instruction-like
+        # sentences redacted: parroting planted text is never "supported".
+        texts = [redact_instructions(h.chunk.text) for h in hits]
         out: list[Claim] = []
         replaced = False
         used_fallback = False
         for claim in parse_claims(answer, len(hits)):
+            if injection_spans(claim.text) or "<" in claim.text and re.search(r"<\s*/?\s*[a-zA-Z]", claim.text):
+                replaced = True  # instructions or markup are never part of an answer
+                continue
             refs = claim.refs
             if refs and not figures_supported(claim.text, [texts[n - 1] for n in refs]):
                 # Cited the wrong passage? Accept a single passage that holds every figure.
@@ -109,7 +115,9 @@ class Verifier:
             marks = "".join(f"[{renum[n]}]" for n in c.refs)
             # Every sentence carries its marker, also inside a multi-sentence quote.
             for a, b in split_sentences(c.text) or [(0, len(c.text))]:
-                parts.append(c.text[a:b] + marks)
+                sentence = c.text[a:b]
+                body = sentence.rstrip("。！？；;!?")
+                parts.append(body + marks + sentence[len(body):])
         text = "".join(parts)
         citations = []
         for n in order:
