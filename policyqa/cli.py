@@ -206,6 +206,35 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_chat(args: argparse.Namespace) -> int:
+    """A terminal chat: follow-ups use the history, answers stream, citations follow."""
+    settings = Settings.from_env(index_dir=args.index, embedding=args.embedding, llm=args.llm)
+    chain = App(settings).chain()
+    print(f"policyqa（{chain.backend}）：请输入问题，空行或 Ctrl-D 退出。例如：2025年全省新认定高新技术企业目标多少家？")
+    history: list[list[str]] = []
+    while True:
+        try:
+            question = input("\n问：").strip()
+        except EOFError:
+            break
+        if not question:
+            break
+        try:
+            final = None
+            print("答：", end="", flush=True)
+            for event in chain.stream(question, history, _filters(args)):
+                if isinstance(event, Answer):
+                    final = event
+                elif chain.generate is not None:
+                    print(event, end="", flush=True)
+            assert final is not None
+            _print_answer(final)
+            history.append([question, final.text])
+        except PolicyQAError as exc:
+            print(f"\n出错：{exc}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="policyqa", description="Cited Q&A over Chinese policy documents.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -247,6 +276,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(p)
     _add_filters(p)
     p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("chat", help="chat in the terminal (multi-turn, cited answers)")
+    p.add_argument("--llm", choices=["local", "openai", "extractive"])
+    _add_common(p)
+    _add_filters(p)
+    p.set_defaults(func=cmd_chat)
 
     from eval.retrieval import add_parser as add_eval_retrieval
 

@@ -251,7 +251,8 @@ class AnswerChain:
 
     def _extractive(self, prep: Prepared, notes: tuple[str, ...] = ()) -> Answer:
         claims = [Claim(text, (n,)) for n, text in self._quotes(prep)]
-        text, citations = self.verifier.citations(claims, prep.hits)
+        # Quotes keep their own lines: a leading item number ("15.") stays an item number.
+        text, citations = self.verifier.citations(claims, prep.hits, sep="\n")
         return Answer(prep.question, text, citations, standalone_question=prep.standalone,
                       notes=notes, backend=self.backend)
 

@@ -243,7 +243,7 @@ class EvidenceScorer:
             value = covered / total
             if want_number and figures:
                 value += 0.15 + 0.15 * _nearness(context, terms, figures)
-            if years and any(y in s.text for y in years):
+            if years and any(y in s.text or y in head.title or head.date.startswith(y) for y in years):
                 value += 0.2
             value -= 0.02 * s.hit_index  # prefer better-ranked passages on ties
             scored.append(Scored(s, value, bool(figures), frozenset(f.unit for f in figures)))

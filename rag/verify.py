@@ -101,7 +101,7 @@ class Verifier:
                 best_n, best = n, overlap
         return (best_n,) if best_n and (figures or best >= 0.6) else ()
 
-    def citations(self, claims: Sequence[Claim], hits: Sequence[Hit]) -> tuple[str, tuple[Citation, ...]]:
+    def citations(self, claims: Sequence[Claim], hits: Sequence[Hit], sep: str = "") -> tuple[str, tuple[Citation, ...]]:
         """Renumber markers by first use and build citations whose quote is the exact
         span of the passage that supports the claims citing it."""
         order: list[int] = []
@@ -110,15 +110,17 @@ class Verifier:
                 if n not in order:
                     order.append(n)
         renum = {n: i for i, n in enumerate(order, 1)}
-        parts = []
+        lines = []
         for c in claims:
+            parts = []
             marks = "".join(f"[{renum[n]}]" for n in c.refs)
             # Every sentence carries its marker, also inside a multi-sentence quote.
             for a, b in split_sentences(c.text) or [(0, len(c.text))]:
                 sentence = c.text[a:b]
                 body = sentence.rstrip("。！？；;!?")
                 parts.append(body + marks + sentence[len(body):])
-        text = "".join(parts)
+            lines.append("".join(parts))
+        text = sep.join(lines)
         citations = []
         for n in order:
             chunk = hits[n - 1].chunk
