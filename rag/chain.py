@@ -259,9 +259,9 @@ class AnswerChain:
     def _verified(self, prep: Prepared, raw: str) -> Answer:
         claims, replaced = self.verifier.check(raw, prep.hits, self._quotes(prep))
         if not claims:
-            if REFUSAL_PREFIX in raw:
-                return self._refuse(replace(prep, refusal=f"{REFUSAL_PREFIX}相关内容。"))
-            return self._extractive(prep, notes=("模型回答未能引用原文，已改为原文摘录。",))
+            # The gate found evidence that answers the question; an LLM that declines
+            # or cites nothing is replaced by that evidence, quoted.
+            return self._extractive(prep, notes=("模型未给出可核实的回答，以下为检索到的原文摘录。",))
         text, citations = self.verifier.citations(claims, prep.hits)
         notes = (REPLACED_NOTE,) if replaced else ()
         return Answer(prep.question, text, citations, standalone_question=prep.standalone,
