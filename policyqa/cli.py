@@ -286,6 +286,10 @@ def build_parser() -> argparse.ArgumentParser:
     from eval.retrieval import add_parser as add_eval_retrieval
 
     add_eval_retrieval(sub)
+
+    from eval.runner import add_parser as add_eval
+
+    add_eval(sub)
     return parser
 
 
