@@ -22,7 +22,7 @@ from ingest.document import build_document
 from ingest.embeddings import EmbeddingCache, encode_passages
 from ingest.loaders import iter_files, load_file
 from ingest.store import FaissBm25Store, FileRecord, IndexLock, current_generation
-from ingest.tokenize import Tokenizer
+from ingest.tokenize import TOKENIZER_VERSION, Tokenizer
 from rag.safety import injection_spans
 from policyqa.errors import IngestError, PolicyQAError
 from policyqa.settings import Settings
@@ -69,8 +69,8 @@ def open_store(settings: Settings, emb: Embeddings, rebuild: bool = False) -> Fa
     """The current index, checked against the embedding setting, or an empty one."""
     name, dim = _embedding_identity(emb)
     if rebuild or current_generation(settings.index_dir) is None:
-        return FaissBm25Store(name, dim)
-    return FaissBm25Store.load(settings.index_dir, model=name, dim=dim)
+        return FaissBm25Store(name, dim, TOKENIZER_VERSION)
+    return FaissBm25Store.load(settings.index_dir, model=name, dim=dim, tokenizer=TOKENIZER_VERSION)
 
 
 class Ingestor:
@@ -152,7 +152,7 @@ class Ingestor:
             offset = 0
             for doc, chunks in pending:
                 n = len(chunks)
-                tokens = [self.tokenizer.tokens(t) for t in texts[offset : offset + n]]
+                tokens = [self.tokenizer.index_tokens(t) for t in texts[offset : offset + n]]
                 store.add(_record(doc, n), chunks, vectors[offset : offset + n], tokens)
                 offset += n
             timings["tokenize"] += time.perf_counter() - t0

@@ -74,9 +74,10 @@ class Store(Protocol):
 
 
 class FaissBm25Store:
-    def __init__(self, model: str, dim: int) -> None:
+    def __init__(self, model: str, dim: int, tokenizer: str = "") -> None:
         self.model = model
         self.dim = dim
+        self.tokenizer = tokenizer  # the token scheme the BM25 tokens were made with
         self._chunks: list[Chunk] = []
         self._tokens: list[list[str]] = []
         self._vectors = np.zeros((0, dim), dtype=np.float32)
@@ -99,6 +100,10 @@ class FaissBm25Store:
 
     def vector(self, i: int) -> np.ndarray:
         return self._vectors[i]
+
+    def tokens(self) -> Sequence[list[str]]:
+        """The BM25 tokens of every chunk, in chunk order."""
+        return self._tokens
 
     # -- writing ---------------------------------------------------------------
     def add(self, record: FileRecord, chunks: Sequence[Chunk], vectors: np.ndarray, tokens: Sequence[list[str]]) -> None:
@@ -185,6 +190,7 @@ class FaissBm25Store:
             "format_version": FORMAT_VERSION,
             "embedding_model": self.model,
             "dimension": self.dim,
+            "tokenizer": self.tokenizer,
             "chunk_count": len(self._chunks),
             "files": {s: dataclasses.asdict(r) for s, r in sorted(self._files.items())},
         }
@@ -221,7 +227,8 @@ class FaissBm25Store:
         _remove_stale(index_dir, keep={name, previous.name if previous else name})
 
     @classmethod
-    def load(cls, index_dir: Path, model: str | None = None, dim: int | None = None) -> "FaissBm25Store":
+    def load(cls, index_dir: Path, model: str | None = None, dim: int | None = None,
+             tokenizer: str | None = None) -> "FaissBm25Store":
         gen = current_generation(index_dir)
         if gen is None:
             raise IndexStoreError(f"no index in {index_dir}; build one with `policyqa ingest --index {index_dir}`")
@@ -239,10 +246,15 @@ class FaissBm25Store:
             )
         if dim is not None and manifest.get("dimension") != dim:
             raise IndexStoreError(f"index dimension {manifest.get('dimension')} does not match the model's {dim}; {hint}")
+        if tokenizer is not None and manifest.get("tokenizer") != tokenizer:
+            raise IndexStoreError(
+                f"index keyword tokens were made by tokenizer {manifest.get('tokenizer')!r}, "
+                f"this version uses {tokenizer!r}; {hint}"
+            )
         for name, digest in manifest.get("checksums", {}).items():
             if _sha256_file(gen / name) != digest:
                 raise IndexStoreError(f"index file {gen / name} is damaged (checksum mismatch); {hint}")
-        store = cls(manifest["embedding_model"], int(manifest["dimension"]))
+        store = cls(manifest["embedding_model"], int(manifest["dimension"]), manifest.get("tokenizer", ""))
         try:
             store._chunks = [Chunk(**row) for row in _read_jsonl(gen / "chunks.jsonl")]
             store._tokens = list(_read_jsonl(gen / "tokens.jsonl"))

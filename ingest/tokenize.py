@@ -1,5 +1,15 @@
 """Chinese keyword tokens for BM25: jieba in search mode with a domain lexicon,
-aliases folded into their canonical term, stopwords and punctuation dropped."""
+aliases folded into their canonical term, stopwords and punctuation dropped, plus
+the overlapping character bigrams of every run of Chinese characters.
+
+`index_tokens` is what BM25 indexes and searches; `tokens` (words only) is for
+term-level uses such as evidence scoring, where bigrams would count one word many
+times. The bigrams make matching independent of where jieba happens to cut (部到,
+京市, 企稳岗 are real cuts of questions): on the 599-document NCP benchmark they
+lifted BM25 document recall@5 from 0.930 to 0.955. Changing `index_tokens` changes
+what an index holds, so `TOKENIZER_VERSION` changes with it and an index built by an
+older version should be rebuilt (`policyqa ingest --rebuild`).
+"""
 
 from __future__ import annotations
 
@@ -12,6 +22,10 @@ from importlib import resources
 import jieba
 
 _WORDLIKE = re.compile(r"[\w%]", re.UNICODE)
+_HAN_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]{2,}")
+
+# Names the token scheme an index was built with; bump on any change to `index_tokens`.
+TOKENIZER_VERSION = "jieba-search+han-bigrams/2"
 
 
 def _read_resource(name: str) -> list[str]:
@@ -23,7 +37,8 @@ class Tokenizer:
     """One jieba instance of our own, so the domain words never leak into, or depend
     on, the global jieba state of other code in the process."""
 
-    def __init__(self) -> None:
+    def __init__(self, bigrams: bool = True) -> None:
+        self.bigrams = bigrams
         self._jieba = jieba.Tokenizer()
         jieba.setLogLevel(logging.WARNING)
         self.aliases: dict[str, str] = {}
@@ -52,8 +67,24 @@ class Tokenizer:
 
         return self._alias_pattern.sub(swap, text)
 
+    def normalize(self, text: str) -> str:
+        return unicodedata.normalize("NFKC", self.expand_aliases(text)).lower()
+
     def tokens(self, text: str) -> list[str]:
-        text = unicodedata.normalize("NFKC", self.expand_aliases(text)).lower()
+        """Words (jieba search mode): query terms for evidence scoring and the like."""
+        return self._words(self.normalize(text))
+
+    def index_tokens(self, text: str) -> list[str]:
+        """BM25 tokens, for the index and for queries alike: the words, then the
+        Chinese character bigrams (stopwords dropped)."""
+        text = self.normalize(text)
+        out = self._words(text)
+        if self.bigrams:
+            for run in _HAN_RUN.findall(text):
+                out.extend(b for b in (run[i : i + 2] for i in range(len(run) - 1)) if b not in self.stopwords)
+        return out
+
+    def _words(self, text: str) -> list[str]:
         out: list[str] = []
         for tok in self._jieba.cut_for_search(text):
             tok = tok.strip()

@@ -32,9 +32,11 @@ class Settings:
     chunk_overlap: int = 80
     top_k: int = 5
     candidates: int = 50  # per retriever, before fusion
-    rrf_k: int = 60
+    rrf_k: int = 60  # only for fusion "rrf"
     dense_weight: float = 1.0
     keyword_weight: float = 2.0
+    document_weight: float = 1.0  # whole-document BM25 term; 0 turns it off
+    fusion: str = "score"  # "score" (weighted normalised scores) or "rrf"
     threads: int = 0  # 0 = library default
     # Answer chain. llm: "local" (llama.cpp, the default when set up), "openai"
     # (any OpenAI-compatible endpoint) or "extractive" (no LLM). "auto" picks local
