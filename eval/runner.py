@@ -77,7 +77,7 @@ def _load(path: Path) -> list[dict]:
 def cmd_eval(args: argparse.Namespace) -> int:
     ncp = args.set == "ncp"
     index = args.index or (NCP_INDEX if ncp else None)
-    settings = Settings.from_env(index_dir=index, llm=args.llm)
+    settings = Settings.from_env(index_dir=index, llm=args.llm, min_evidence=args.min_evidence)
     app = App(settings)
     if ncp and not (index / "CURRENT").exists():
         print(f"building the NCP index in {index} (first run only)", file=sys.stderr)
@@ -137,6 +137,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("--bench", type=Path, default=DEFAULT_BENCH, help="NCP benchmark folder")
     p.add_argument("--sample", type=int, default=0, help="a fixed random sample of N questions")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--min-evidence", type=float, default=None, help="override the refusal threshold (for calibration)")
     p.add_argument("--json", type=Path, help="write the full report here")
     p.set_defaults(func=cmd_eval)
     return p

@@ -220,7 +220,8 @@ class AnswerChain:
                 continue
             if not side.year and missing_year(q, chunk):
                 continue
-            if not all(about_place(p, chunk, text) for p in places) or not in_scope(scope, chunk, text):
+            before = chunk.text[: s.sentence.start]
+            if not all(about_place(p, chunk, text, before) for p in places) or not in_scope(scope, chunk, text):
                 continue
             if (units and not (units & s.units)) or (figure and not s.has_figure):
                 continue

@@ -267,10 +267,12 @@ class EvidenceScorer:
         return best
 
 
-def about_place(place: str, chunk: Chunk, sentence: str) -> bool:
-    """Whether evidence is about `place`: its document's region, or the sentence names it."""
+def about_place(place: str, chunk: Chunk, sentence: str, before: str = "") -> bool:
+    """Whether evidence is about `place`: its document's region or title, its heading,
+    the sentence, or the text just before it names it. A passage that names the place
+    only somewhere else (a list of cities) does not count."""
     stem = _place_stem(place)
-    return stem in chunk.region or stem in sentence
+    return any(stem in s for s in (chunk.region, chunk.title, chunk.heading_path, sentence, before[-80:]))
 
 
 def in_scope(scope: str, chunk: Chunk, sentence: str) -> bool:
