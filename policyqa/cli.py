@@ -55,6 +55,23 @@ def hit_json(hit: Hit, with_text: bool = True) -> dict:
     return row
 
 
+def _read_batch(path: Path) -> list[dict]:
+    """Batch input lines: objects with at least `id` and `question`."""
+    items = []
+    with open(path, encoding="utf-8") as fin:
+        for line_no, line in enumerate(fin, 1):
+            if not line.strip():
+                continue
+            try:
+                item = json.loads(line)
+                if "id" not in item or not isinstance(item.get("question"), str):
+                    raise KeyError("id/question")
+            except (ValueError, KeyError, TypeError, AttributeError) as exc:
+                raise PolicyQAError(f"{path}:{line_no}: expected {{\"id\", \"question\"}} ({exc})") from exc
+            items.append(item)
+    return items
+
+
 def cmd_ingest(args: argparse.Namespace) -> int:
     app = App(_settings(args))
     if args.embedding == "m3e-small":
@@ -93,21 +110,13 @@ def cmd_search(args: argparse.Namespace) -> int:
     if args.batch:
         if not args.out:
             raise PolicyQAError("--batch needs --out")
-        n = 0
-        with open(args.batch, encoding="utf-8") as fin, open(args.out, "w", encoding="utf-8") as fout:
-            for line_no, line in enumerate(fin, 1):
-                if not line.strip():
-                    continue
-                try:
-                    item = json.loads(line)
-                    qid, question = item["id"], item["question"]
-                except (ValueError, KeyError, TypeError) as exc:
-                    raise PolicyQAError(f"{args.batch}:{line_no}: expected {{\"id\", \"question\"}} ({exc})") from exc
-                hits = retriever.retrieve(question, k=args.k, filters=filters)
-                row = {"id": qid, "hits": [hit_json(h) for h in hits]}
+        items = _read_batch(args.batch)
+        with open(args.out, "w", encoding="utf-8") as fout:
+            for item in items:
+                hits = retriever.retrieve(item["question"], k=args.k, filters=filters)
+                row = {"id": item["id"], "hits": [hit_json(h) for h in hits]}
                 fout.write(json.dumps(row, ensure_ascii=False) + "\n")
-                n += 1
-        print(f"wrote {n} results to {args.out}", file=sys.stderr)
+        print(f"wrote {len(items)} results to {args.out}", file=sys.stderr)
         return 0
     if not args.question:
         raise PolicyQAError("give a question, or --batch IN.jsonl --out OUT.jsonl")
@@ -173,20 +182,11 @@ def cmd_ask(args: argparse.Namespace) -> int:
     if args.batch:
         if not args.out:
             raise PolicyQAError("--batch needs --out")
-        items = []
-        with open(args.batch, encoding="utf-8") as fin:
-            for line_no, line in enumerate(fin, 1):
-                if not line.strip():
-                    continue
-                try:
-                    item = json.loads(line)
-                    items.append((item["id"], str(item["question"]), item.get("history") or []))
-                except (ValueError, KeyError, TypeError) as exc:
-                    raise PolicyQAError(f"{args.batch}:{line_no}: expected {{\"id\", \"question\"}} ({exc})") from exc
+        items = _read_batch(args.batch)
         with open(args.out, "w", encoding="utf-8") as fout:
-            for qid, question, history in tqdm(items, desc="answering", unit="q", disable=not sys.stderr.isatty()):
-                answer = chain.answer(question, history, filters)
-                fout.write(json.dumps(answer_json(qid, answer), ensure_ascii=False) + "\n")
+            for item in tqdm(items, desc="answering", unit="q", disable=not sys.stderr.isatty()):
+                answer = chain.answer(item["question"], item.get("history") or [], filters)
+                fout.write(json.dumps(answer_json(item["id"], answer), ensure_ascii=False) + "\n")
         print(f"wrote {len(items)} answers to {args.out} (backend: {chain.backend})", file=sys.stderr)
         return 0
     if not args.question:

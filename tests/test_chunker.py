@@ -15,12 +15,7 @@ from policyqa.errors import ConfigError
 from policyqa.settings import SAMPLE_CORPUS
 from policyqa.types import Article, Chunk, DocMeta, Document, Page, RawDocument
 
-NEWSPAPER = "zhejiang-2025-hightech-workplan-newspaper.txt"
-BRIEF = "zhejiang-2025-hightech-workplan-brief.txt"
-SHAOXING = "shaoxing-2025-sci-tech-workplan.txt"
-LISHUI = "lishui-2024-sci-tech-industry-3yr-plan.txt"
-REPLY = "zhejiang-sci-tech-dept-reply-2025-315.txt"
-ALL = [NEWSPAPER, BRIEF, SHAOXING, LISHUI, REPLY]
+from tests.support.corpus import ALL, BRIEF, LISHUI, NEWSPAPER, REPLY, SHAOXING  # noqa: F401
 
 SENTENCE_5000 = "全省新认定高新技术企业5000家、科技型中小企业1.2万家、技术先进型服务企业20家。"
 

@@ -13,12 +13,7 @@ from ingest.clean import clean_text, sharing_site_title
 from policyqa.settings import SAMPLE_CORPUS
 from policyqa.types import Page
 
-NEWSPAPER = "zhejiang-2025-hightech-workplan-newspaper.txt"
-BRIEF = "zhejiang-2025-hightech-workplan-brief.txt"
-SHAOXING = "shaoxing-2025-sci-tech-workplan.txt"
-LISHUI = "lishui-2024-sci-tech-industry-3yr-plan.txt"
-REPLY = "zhejiang-sci-tech-dept-reply-2025-315.txt"
-ALL = [NEWSPAPER, BRIEF, SHAOXING, LISHUI, REPLY]
+from tests.support.corpus import ALL, BRIEF, LISHUI, NEWSPAPER, REPLY, SHAOXING  # noqa: F401
 
 
 @cache

@@ -16,12 +16,7 @@ from policyqa.errors import IngestError
 from policyqa.settings import SAMPLE_CORPUS
 from policyqa.types import DocMeta, Document, RawDocument
 
-NEWSPAPER = "zhejiang-2025-hightech-workplan-newspaper.txt"
-BRIEF = "zhejiang-2025-hightech-workplan-brief.txt"
-SHAOXING = "shaoxing-2025-sci-tech-workplan.txt"
-LISHUI = "lishui-2024-sci-tech-industry-3yr-plan.txt"
-REPLY = "zhejiang-sci-tech-dept-reply-2025-315.txt"
-ALL = [NEWSPAPER, BRIEF, SHAOXING, LISHUI, REPLY]
+from tests.support.corpus import ALL, BRIEF, LISHUI, NEWSPAPER, REPLY, SHAOXING  # noqa: F401
 
 
 @cache
