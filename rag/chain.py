@@ -251,7 +251,7 @@ class AnswerChain:
         return out
 
     def _extractive(self, prep: Prepared, notes: tuple[str, ...] = ()) -> Answer:
-        claims = [Claim(text, (n,)) for n, text in self._quotes(prep)]
+        claims = self.verifier.corroborate([Claim(text, (n,)) for n, text in self._quotes(prep)], prep.hits)
         # Quotes keep their own lines: a leading item number ("15.") stays an item number.
         text, citations = self.verifier.citations(claims, prep.hits, sep="\n")
         return Answer(prep.question, text, citations, standalone_question=prep.standalone,
@@ -263,7 +263,7 @@ class AnswerChain:
             # The gate found evidence that answers the question; an LLM that declines
             # or cites nothing is replaced by that evidence, quoted.
             return self._extractive(prep, notes=("模型未给出可核实的回答，以下为检索到的原文摘录。",))
-        text, citations = self.verifier.citations(claims, prep.hits)
+        text, citations = self.verifier.citations(self.verifier.corroborate(claims, prep.hits), prep.hits)
         notes = (REPLACED_NOTE,) if replaced else ()
         return Answer(prep.question, text, citations, standalone_question=prep.standalone,
                       notes=notes, backend=self.backend)

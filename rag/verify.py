@@ -90,6 +90,23 @@ class Verifier:
                         out.append(Claim(sentence, (n,)))
         return out, replaced
 
+    def corroborate(self, claims: Sequence[Claim], hits: Sequence[Hit], most: int = 3) -> list[Claim]:
+        """Add the other passages that state the same figures in nearly the same words,
+        so an answer shows every retrieved document that backs it (a work plan and the
+        reply that repeats it), up to `most` sources a claim."""
+        texts = [redact_instructions(h.chunk.text) for h in hits]
+        out = []
+        for c in claims:
+            refs = list(c.refs)
+            if _figures(c.text):
+                for n, text in enumerate(texts, 1):
+                    if len(refs) >= most:
+                        break
+                    if n not in refs and figures_supported(c.text, [text]) and _best_sentence_overlap(c.text, text) >= 0.6:
+                        refs.append(n)
+            out.append(Claim(c.text, tuple(refs)))
+        return out
+
     def _find_support(self, claim: str, texts: Sequence[str]) -> tuple[int, ...]:
         figures = _figures(claim)
         best_n, best = 0, 0.0
@@ -147,6 +164,11 @@ class Verifier:
                 return spans[lo][0], spans[hi][1]
         best = max(spans, key=lambda s: _char_overlap(claim, text[s[0] : s[1]]))
         return best
+
+
+def _best_sentence_overlap(claim: str, text: str) -> float:
+    """How much of the claim one sentence of the text says (bigram share)."""
+    return max((_char_overlap(claim, text[a:b]) for a, b in split_sentences(text)), default=0.0)
 
 
 def _char_overlap(claim: str, text: str) -> float:

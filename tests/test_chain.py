@@ -104,8 +104,9 @@ def test_llm_answer_with_good_figures_keeps_its_words(settings: Settings, tokeni
     n = next(i for i, h in enumerate(prep.hits, 1) if "5000家" in h.chunk.text)
     llm = GenericFakeChatModel(messages=iter([AIMessage(content=f"全省新认定高新技术企业5000家[{n}]。")]))
     a = _chain(settings, tokenizer, llm, "fake").answer("2025年全省新认定高新技术企业目标多少家？")
-    assert a.text == "全省新认定高新技术企业5000家[1]。"
-    assert not a.notes and "5000家" in a.citations[0].quote
+    # The LLM's sentence is kept; other passages stating the same figure are cited too.
+    assert re.fullmatch(r"全省新认定高新技术企业5000家(\[\d\])+。", a.text)
+    assert not a.notes and all("5000家" in c.quote.replace(" ", "") for c in a.citations)
 
 
 def test_injected_instructions_are_content_not_commands(settings: Settings, tokenizer: Tokenizer) -> None:
