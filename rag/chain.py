@@ -44,6 +44,7 @@ from rag.evidence import (
 )
 from rag.prompting import PROMPT, REFUSAL_PREFIX, format_passages
 from rag.retriever import HybridRetriever
+from rag.figures import extract_figures
 from rag.verify import REPLACED_NOTE, Claim, Verifier
 
 _COMPARE = re.compile(r"分别|对比|比较|相比|各是|各自|各提出|和|与|及|、")
@@ -259,7 +260,8 @@ class AnswerChain:
 
     def _verified(self, prep: Prepared, raw: str) -> Answer:
         claims, replaced = self.verifier.check(raw, prep.hits, self._quotes(prep))
-        if not claims:
+        if needs_figure(prep.standalone) and not any(extract_figures(c.text) for c in claims):
+            claims = []  # asked for a number, answered without one
             # The gate found evidence that answers the question; an LLM that declines
             # or cites nothing is replaced by that evidence, quoted.
             return self._extractive(prep, notes=("模型未给出可核实的回答，以下为检索到的原文摘录。",))

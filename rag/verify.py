@@ -58,18 +58,32 @@ class Verifier:
         self.scorer = scorer
 
     def check(self, answer: str, hits: Sequence[Hit], fallback: Sequence[tuple[int, str]]) -> tuple[list[Claim], bool]:
-        """Claims that survive the citation and figure checks; `fallback` holds
-        (passage number, sentence) quotes to stand in for a failed claim. Returns the
-        claims and whether any sentence was replaced."""
+        """Claims that survive the citation and figure checks; `fallback` holds the
+        evidence the gate chose, as (passage number, sentence) quotes, which stand in
+        for a failed claim. A figure must be in the passage the claim cites and in that
+        evidence too: a small model that takes another number from the same passage
+        (国家企业技术中心5家 for 省级企业技术中心) is caught. Returns the claims and
+        whether any sentence was replaced."""
+        evidence = [quote for _, quote in fallback]
         # Support is judged on the passages as the LLM saw them, with instruction-like
         # sentences redacted: parroting planted text is never "supported".
         texts = [redact_instructions(h.chunk.text) for h in hits]
         out: list[Claim] = []
         replaced = False
-        used_fallback = False
+
+        def stand_in() -> None:
+            """Replace a failed claim by the evidence quotes, once per answer."""
+            nonlocal replaced
+            if not replaced:
+                out.extend(Claim(q, (n,)) for n, q in fallback if all(c.text != q for c in out))
+            replaced = True
+
         for claim in parse_claims(answer, len(hits)):
             if injection_spans(claim.text) or "<" in claim.text and re.search(r"<\s*/?\s*[a-zA-Z]", claim.text):
-                replaced = True  # instructions or markup are never part of an answer
+                stand_in()  # instructions or markup are never part of an answer
+                continue
+            if evidence and not figures_supported(claim.text, evidence):
+                stand_in()
                 continue
             refs = claim.refs
             if refs and not figures_supported(claim.text, [texts[n - 1] for n in refs]):
@@ -82,12 +96,7 @@ class Verifier:
                 continue
             if not _figures(claim.text) and len(claim.text) <= 12:
                 continue  # a connective ("根据文件：") carries no fact to cite
-            replaced = True
-            if not used_fallback and fallback:
-                used_fallback = True
-                for n, sentence in fallback:
-                    if not any(c.text == sentence for c in out):
-                        out.append(Claim(sentence, (n,)))
+            stand_in()
         return out, replaced
 
     def corroborate(self, claims: Sequence[Claim], hits: Sequence[Hit], most: int = 3) -> list[Claim]:
