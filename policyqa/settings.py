@@ -45,7 +45,7 @@ class Settings:
     llm_model_path: Path | None = None  # default: <data_dir>/models/<the default GGUF>
     llm_ctx: int = 4096
     llm_max_tokens: int = 384
-    llm_temperature: float = 0.1
+    llm_temperature: float = 0.0  # greedy: the same question gets the same answer
     openai_base_url: str = ""
     openai_model: str = ""
     openai_api_key: str = field(default="", repr=False)  # a secret: never in repr or logs

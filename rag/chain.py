@@ -44,7 +44,7 @@ from rag.evidence import (
 )
 from rag.prompting import PROMPT, REFUSAL_PREFIX, format_passages
 from rag.retriever import HybridRetriever
-from rag.figures import extract_figures
+from rag.figures import extract_figures, supported
 from rag.verify import REPLACED_NOTE, Claim, Verifier
 
 _COMPARE = re.compile(r"分别|对比|比较|相比|各是|各自|各提出|和|与|及|、")
@@ -115,6 +115,8 @@ class AnswerChain:
                 parts.append(delta)
                 yield delta
             answer = self._verified(prep, "".join(parts))
+        if not answer.text.strip() and not answer.refused:
+            answer = self._extractive(prep)  # an answer is never empty
         yield replace(answer, latency_ms=(time.perf_counter() - t0) * 1000)
 
     def answer(self, question: str, history: History = (), filters: Filters | None = None) -> Answer:
@@ -262,6 +264,12 @@ class AnswerChain:
         claims, replaced = self.verifier.check(raw, prep.hits, self._quotes(prep))
         if needs_figure(prep.standalone) and not any(extract_figures(c.text) for c in claims):
             claims = []  # asked for a number, answered without one
+        elif needs_figure(prep.standalone) and len(prep.best) == 1:
+            # The number the evidence gives right after what was asked about must be in
+            # the answer: a small model may pick its neighbour in the same sentence.
+            key = self.scorer.key_figure(prep.standalone, prep.best[0].sentence.text)
+            if key is not None and not any(supported(key, c.text) for c in claims):
+                claims = []
             # The gate found evidence that answers the question; an LLM that declines
             # or cites nothing is replaced by that evidence, quoted.
             return self._extractive(prep, notes=("模型未给出可核实的回答，以下为检索到的原文摘录。",))

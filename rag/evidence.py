@@ -51,6 +51,8 @@ _NOT_PLACES = {"全省", "全市", "本省", "本市", "各市", "省级", "市�
 
 
 SHORT_LINE = 30  # characters: a shorter line joins the next one as evidence
+# Verbs and comparators between what is measured and its figure (比重超过67.5%).
+_CONNECTOR_TAIL = re.compile(r"(?:超过|达到|达|不低于|不少于|保持在|保持|为|是|突破|约|新增|新认定|认定|累计|实现|增长|提高到|提升至|至|到)+\s*$")
 
 
 @dataclass(frozen=True)
@@ -249,6 +251,25 @@ class EvidenceScorer:
             scored.append(Scored(s, value, bool(figures), frozenset(f.unit for f in figures)))
         scored.sort(key=lambda x: (-x.score, x.sentence.hit_index, x.sentence.start))
         return scored
+
+    def key_figure(self, question: str, sentence: str):  # type: ignore[no-untyped-def]
+        """The figure in `sentence` that answers `question`: the one whose preceding words
+        the question repeats at greatest length (省级企业技术中心130家, not the
+        国家企业技术中心5家 before it). None when no figure is clearly singled out."""
+        q = self.tokenizer.expand_aliases(question)
+        scored = []
+        for f in extract_figures(sentence):
+            if f.kind != "quantity":
+                continue
+            before = _CONNECTOR_TAIL.sub("", sentence[: f.start])
+            n = 0
+            while n < min(len(before), 24) and before[len(before) - n - 1 :] in q:
+                n += 1
+            scored.append((n, f))
+        scored.sort(key=lambda t: -t[0])
+        if not scored or scored[0][0] < 2 or (len(scored) > 1 and scored[1][0] == scored[0][0]):
+            return None
+        return scored[0][1]
 
     def best_for(self, claim: str, chunk: Chunk) -> tuple[int, int] | None:
         """The span of `chunk.text` that best supports `claim` (for a citation quote)."""

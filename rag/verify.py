@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass
 from typing import Sequence
 
+from ingest.clean import HEADING_RE
 from policyqa.types import Citation, Hit
 from rag.evidence import EvidenceScorer, split_sentences
 from rag.figures import extract_figures, supported
@@ -146,7 +147,11 @@ class Verifier:
                 body = sentence.rstrip("。！？；;!?")
                 parts.append(body + marks + sentence[len(body):])
             lines.append("".join(parts))
-        text = sep.join(lines)
+        # A quote that opens with an item number ("7.推动…") keeps its own line, so the
+        # number still reads as an item number and not as a figure.
+        text = "".join(
+            (("\n" if HEADING_RE.match(line) else sep) if i else "") + line for i, line in enumerate(lines)
+        )
         citations = []
         for n in order:
             chunk = hits[n - 1].chunk
