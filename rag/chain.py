@@ -94,7 +94,7 @@ class AnswerChain:
         self.backend = backend
         self.condenser = Condenser(tokenizer)
         self.scorer = EvidenceScorer(tokenizer)
-        self.verifier = Verifier(self.scorer)
+        self.verifier = Verifier()
         self.generate = (PROMPT | llm | StrOutputParser()) if llm is not None else None
 
     # -- public ---------------------------------------------------------------------

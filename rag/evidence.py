@@ -271,22 +271,6 @@ class EvidenceScorer:
             return None
         return scored[0][1]
 
-    def best_for(self, claim: str, chunk: Chunk) -> tuple[int, int] | None:
-        """The span of `chunk.text` that best supports `claim` (for a citation quote)."""
-        best, best_score = None, 0.0
-        claim_figs = {(f.value, f.unit) for f in extract_figures(claim) if f.kind == "quantity"}
-        terms = self._terms(claim)
-        total = sum(terms.values()) or 1.0
-        for a, b in split_sentences(chunk.text):
-            text = chunk.text[a:b]
-            low = self.tokenizer.expand_aliases(text).lower()
-            value = sum(w for t, w in terms.items() if t in low) / total
-            figs = {(f.value, f.unit) for f in extract_figures(text) if f.kind == "quantity"}
-            value += 0.5 * len(claim_figs & figs)
-            if value > best_score:
-                best, best_score = (a, b), value
-        return best
-
 
 def about_place(place: str, chunk: Chunk, sentence: str, before: str = "") -> bool:
     """Whether evidence is about `place`: its document's region or title, its heading,

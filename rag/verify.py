@@ -10,7 +10,7 @@ from typing import Sequence
 
 from ingest.clean import HEADING_RE
 from policyqa.types import Citation, Hit
-from rag.evidence import EvidenceScorer, split_sentences
+from rag.evidence import split_sentences
 from rag.figures import extract_figures, supported
 from rag.safety import injection_spans, redact_instructions
 
@@ -55,9 +55,6 @@ def figures_supported(text: str, passages: Sequence[str]) -> bool:
 
 
 class Verifier:
-    def __init__(self, scorer: EvidenceScorer) -> None:
-        self.scorer = scorer
-
     def check(self, answer: str, hits: Sequence[Hit], fallback: Sequence[tuple[int, str]]) -> tuple[list[Claim], bool]:
         """Claims that survive the citation and figure checks; `fallback` holds the
         evidence the gate chose, as (passage number, sentence) quotes, which stand in
