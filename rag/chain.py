@@ -84,6 +84,7 @@ class Prepared:
     hits: tuple[Hit, ...]
     best: tuple[Scored, ...]  # evidence sentences, best first (one per place for comparisons)
     refusal: str  # non-empty: refuse with this text
+    compare: bool = False  # a comparison: one evidence sentence per side
 
 
 class AnswerChain:
@@ -106,7 +107,9 @@ class AnswerChain:
         if prep.refusal:
             answer = self._refuse(prep)
             yield answer.text
-        elif self.generate is None:
+        elif self.generate is None or prep.compare:
+            # A comparison is answered side by side from each side's own evidence: a
+            # small model merging the sides can give one side the other's figure.
             answer = self._extractive(prep)
             yield answer.text
         else:
@@ -192,7 +195,7 @@ class AnswerChain:
                         s.sentence.text in b.sentence.text or b.sentence.text in s.sentence.text for b in best
                     ):
                         best.append(s)
-        return replace(base, best=tuple(best))
+        return replace(base, best=tuple(best), compare=len(sides) > 1)
 
     @staticmethod
     def _focus(q: str, side: Side, sides: Sequence[Side]) -> str:
