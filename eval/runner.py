@@ -24,6 +24,7 @@ from tqdm import tqdm
 from eval.answers import format_summary, grade, summarise
 from eval.retrieval import DEFAULT_BENCH
 from policyqa.app import App
+from policyqa.cli import add_llm_option
 from policyqa.settings import PROJECT_ROOT, Settings
 from policyqa.types import Answer
 
@@ -132,7 +133,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:  # type: ignore[type-arg]
     p = subparsers.add_parser("eval", help="answer a question set and grade the answers")
     p.add_argument("--set", default="sample", help="sample | ncp | path to a JSONL set")
-    p.add_argument("--llm", choices=["local", "openai", "extractive"], default=None)
+    add_llm_option(p)
     p.add_argument("--index", type=Path, help="index folder (ncp default: data/index-ncp)")
     p.add_argument("--bench", type=Path, default=DEFAULT_BENCH, help="NCP benchmark folder")
     p.add_argument("--sample", type=int, default=0, help="a fixed random sample of N questions")

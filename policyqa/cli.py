@@ -32,6 +32,12 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     )
 
 
+def add_llm_option(p: argparse.ArgumentParser) -> None:
+    from rag.llm import BACKENDS
+
+    p.add_argument("--llm", choices=BACKENDS, help="answer backend (default: POLICYQA_LLM, else local when installed)")
+
+
 def _add_filters(p: argparse.ArgumentParser) -> None:
     p.add_argument("--region", default="", help="only documents of this region, e.g. 绍兴市")
     p.add_argument("--issuer", default="", help="only documents of this issuing body")
@@ -269,7 +275,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("ask", help="a cited answer to a question")
     p.add_argument("question", nargs="?")
-    p.add_argument("--llm", choices=["local", "openai", "extractive"], help="answer backend (default: POLICYQA_LLM, else local when installed)")
+    add_llm_option(p)
     p.add_argument("--json", action="store_true")
     p.add_argument("--batch", type=Path, help="JSONL of {id, question, history?}")
     p.add_argument("--out", type=Path, help="output JSONL of {id, answer, refused, citations, latency_ms}")
@@ -278,7 +284,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_ask)
 
     p = sub.add_parser("chat", help="chat in the terminal (multi-turn, cited answers)")
-    p.add_argument("--llm", choices=["local", "openai", "extractive"])
+    add_llm_option(p)
     _add_common(p)
     _add_filters(p)
     p.set_defaults(func=cmd_chat)
