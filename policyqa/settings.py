@@ -51,6 +51,20 @@ class Settings:
     openai_api_key: str = field(default="", repr=False)  # a secret: never in repr or logs
     answer_passages: int = 5  # passages put in front of the LLM
     min_evidence: float = 0.5  # refusal threshold on the evidence score (0..1)
+    # Index: above this many chunks the dense index is approximate (HNSW) instead of flat.
+    ann_threshold: int = 200_000
+    # PDF parsing runs in a child process with these limits, so a hostile file cannot
+    # hang or exhaust the ingest process.
+    pdf_timeout_s: float = 60.0
+    pdf_memory_mb: int = 1024
+    pdf_max_pages: int = 2000
+    # Web UI. The knowledge-base tab needs admin_password; when it is empty, `serve`
+    # makes a random one and prints it on the terminal.
+    admin_password: str = field(default="", repr=False)
+    max_upload_mb: float = 50.0
+    ui_concurrency: int = 2  # answers generated at once
+    ui_max_queue: int = 16  # waiting requests beyond which users get a busy message
+    feedback_db: Path | None = None  # default: <data_dir>/feedback.sqlite3
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: object) -> "Settings":
@@ -81,6 +95,9 @@ class Settings:
         if self.llm not in {"auto", "local", "openai", "extractive"}:
             raise ConfigError(f"POLICYQA_LLM={self.llm!r}: use local, openai, extractive or auto")
 
+    def feedback_path(self) -> Path:
+        return self.feedback_db or self.data_dir / "feedback.sqlite3"
+
     def model_path(self) -> Path:
         from rag.local_model import model_path
 
@@ -88,7 +105,7 @@ class Settings:
 
 
 def _kind(name: str) -> type:
-    if name == "llm_model_path":
+    if name in {"llm_model_path", "feedback_db"}:
         return Path
     return type(getattr(Settings(), name))
 
