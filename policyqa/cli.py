@@ -241,6 +241,15 @@ def cmd_chat(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from ui.app import launch
+
+    settings = Settings.from_env(index_dir=args.index, embedding=args.embedding, llm=args.llm)
+    print(f"policyqa: open http://{args.host}:{args.port}/ in a browser (Ctrl-C stops)", file=sys.stderr)
+    launch(settings, host=args.host, port=args.port)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="policyqa", description="Cited Q&A over Chinese policy documents.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -288,6 +297,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(p)
     _add_filters(p)
     p.set_defaults(func=cmd_chat)
+
+    p = sub.add_parser("serve", help="the chat web page (Gradio) on the current index")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1, this machine only)")
+    p.add_argument("--port", type=int, default=7860)
+    add_llm_option(p)
+    _add_common(p)
+    p.set_defaults(func=cmd_serve)
 
     from eval.retrieval import add_parser as add_eval_retrieval
 

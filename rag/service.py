@@ -1,0 +1,163 @@
+"""The one narrow interface the web UI uses: ask, list documents, show a document,
+change the knowledge base. Nothing in `ui/` touches FAISS, the loaders or the chain.
+
+The service notices when the index changed on disk (an ingest from the UI or the
+CLI) and reopens it before the next question; the LLM is loaded once and kept.
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Iterator, Sequence
+
+from ingest.pipeline import IngestReport, remove_sources
+from ingest.store import current_generation
+from policyqa.app import App
+from policyqa.errors import IngestError, PolicyQAError
+from policyqa.settings import SAMPLE_CORPUS, Settings
+from policyqa.types import Answer, Chunk, Filters
+from rag.chain import AnswerChain
+
+BACKEND_LABELS = {
+    "local": "本地大模型（llama.cpp）",
+    "openai": "OpenAI 兼容接口",
+    "extractive": "原文摘录（不使用大模型）",
+}
+UPLOAD_SUFFIXES = (".txt", ".md", ".pdf", ".docx", ".html", ".htm")
+
+
+@dataclass(frozen=True)
+class DocumentInfo:
+    source: str
+    title: str
+    issuer: str
+    date: str
+    region: str
+    doc_number: str
+    chunks: int
+    uploaded: bool = False
+
+
+@dataclass(frozen=True)
+class Status:
+    backend: str
+    backend_label: str
+    model: str  # the LLM's file or model name; empty for the extractive backend
+    embedding: str
+    documents: int
+    chunks: int
+
+
+class PolicyQA:
+    def __init__(self, settings: Settings, backend: str | None = None) -> None:
+        from rag.llm import make_chat_model, resolve_backend
+
+        self.settings = settings
+        self.app = App(settings)
+        self.backend = backend or resolve_backend(settings)
+        self._llm = make_chat_model(settings, self.backend)
+        self._lock = threading.Lock()  # guards reloads and knowledge-base changes
+        self._generation: Path | None = None
+        self._chain: AnswerChain | None = None
+        self._chunks: dict[str, Chunk] = {}
+        self._texts: dict[str, str] = {}
+
+    @property
+    def uploads_dir(self) -> Path:
+        return self.settings.data_dir / "uploads"
+
+    # -- answering -------------------------------------------------------------------
+    def ask(self, question: str, history: Sequence[Sequence[str]] = (), filters: Filters | None = None
+            ) -> Iterator[str | Answer]:
+        """Text deltas while the answer is generated, then the verified Answer."""
+        question = question.strip()
+        if not question:
+            raise PolicyQAError("请输入问题。")
+        return self._current().stream(question, history, filters)
+
+    def chunk(self, chunk_id: str) -> Chunk | None:
+        self._current()
+        return self._chunks.get(chunk_id)
+
+    def document_text(self, source: str) -> str:
+        """The cleaned text of an indexed document, rebuilt from its chunks' offsets."""
+        self._current()
+        if source not in self._texts:
+            parts = sorted((c for c in self._chunks.values() if c.source == source), key=lambda c: c.start)
+            if not parts:
+                return ""
+            buf = [" "] * max(c.end for c in parts)
+            for c in parts:
+                buf[c.start:c.end] = c.text
+            self._texts[source] = "".join(buf)
+        return self._texts[source]
+
+    # -- knowledge base ----------------------------------------------------------------
+    def documents(self) -> list[DocumentInfo]:
+        store = self._current().retriever.store
+        uploaded = {p.name for p in self.uploads_dir.glob("*")} if self.uploads_dir.is_dir() else set()
+        return [
+            DocumentInfo(r.source, r.title, r.issuer, r.date, r.region, r.doc_number, r.chunks, r.source in uploaded)
+            for r in sorted(store.files().values(), key=lambda r: r.source)
+        ]
+
+    def status(self) -> Status:
+        store = self._current().retriever.store
+        model = self.settings.model_path().name if self.backend == "local" else (
+            self.settings.openai_model if self.backend == "openai" else "")
+        return Status(self.backend, BACKEND_LABELS.get(self.backend, self.backend), model,
+                      self.settings.embedding, len(store.files()), len(store))
+
+    def add_files(self, paths: Iterable[Path]) -> IngestReport:
+        """Copy uploaded files into the uploads folder and ingest them with the same code
+        as `policyqa ingest`. Bad files come back in the report's `skipped`."""
+        self.uploads_dir.mkdir(parents=True, exist_ok=True)
+        kept: list[Path] = []
+        rejected: list[IngestError] = []
+        for path in paths:
+            name = Path(path).name
+            if not name.lower().endswith(UPLOAD_SUFFIXES):
+                rejected.append(IngestError(name, f"unsupported file type; use {', '.join(UPLOAD_SUFFIXES)}"))
+                continue
+            target = self.uploads_dir / name
+            shutil.copyfile(path, target)
+            kept.append(target)
+        with self._lock:
+            report = self.app.ingestor().run(kept, progress=False) if kept else IngestReport()
+        if rejected:
+            report = IngestReport(**{**report.__dict__, "skipped": tuple(rejected) + report.skipped})
+        for error in report.skipped:  # a file that failed is not kept for re-ingest
+            bad = self.uploads_dir / error.source
+            if bad in kept:
+                bad.unlink(missing_ok=True)
+        return report
+
+    def remove(self, sources: Sequence[str]) -> dict[str, int]:
+        with self._lock:
+            removed = remove_sources(self.settings, self.app.embeddings, sources)
+        for source in sources:
+            (self.uploads_dir / Path(source).name).unlink(missing_ok=True)
+        return removed
+
+    def reingest(self) -> IngestReport:
+        """Ingest the sample corpus and the uploads again; unchanged files are skipped
+        by their hash, changed ones replace their old chunks."""
+        paths = [p for p in (SAMPLE_CORPUS, self.uploads_dir) if p.is_dir()]
+        with self._lock:
+            return self.app.ingestor().run(paths, progress=False)
+
+    # -- internals ---------------------------------------------------------------------
+    def _current(self) -> AnswerChain:
+        with self._lock:
+            generation = current_generation(self.settings.index_dir)
+            if self._chain is None or generation != self._generation:
+                self.app.ensure_index()
+                retriever = self.app.retriever()
+                self._chain = AnswerChain(retriever, self.app.tokenizer, self.settings, self._llm, self.backend)
+                self._chunks = {c.chunk_id: c for c in retriever.store.chunks()}
+                self._texts = {}
+                self._generation = current_generation(self.settings.index_dir)
+            return self._chain

@@ -1,0 +1,136 @@
+"""The page's pure parts: escaping, [n] links, the sources panel, export, feedback,
+admission control and the Chinese file messages."""
+
+from __future__ import annotations
+
+import csv
+import threading
+
+import pytest
+
+from policyqa.errors import IngestError
+from policyqa.types import Answer, Chunk, Citation, Hit
+from ui.app import Admission
+from ui.feedback import FeedbackStore
+from ui.messages import reason_zh
+from ui.render import answer_markdown, conversation_markdown, escape_markdown, sources_html, turn_record
+
+DOC = "第一段文字。<script>alert('x')</script>全省新认定高新技术企业5000家。结尾&说明。"
+QUOTE = "全省新认定高新技术企业5000家。"
+START = DOC.index(QUOTE)
+
+
+def _chunk() -> Chunk:
+    return Chunk("c1", "d1", "plan.txt", DOC, 0, len(DOC), title="工作要点", heading_path="一、目标",
+                 issuer="省经信厅", date="2025-03-01", region="浙江省")
+
+
+def _answer() -> Answer:
+    cite = Citation(1, "plan.txt", "工作要点", QUOTE, heading_path="一、目标", start=START,
+                    end=START + len(QUOTE), chunk_id="c1")
+    return Answer("目标多少家？", f"全省新认定高新技术企业5000家[1]。", (cite,), notes=("示例说明",), backend="extractive")
+
+
+def test_markdown_escapes_markup_and_keeps_figures() -> None:
+    out = escape_markdown("<script>alert(1)</script> *粗* R&D 67.5%\n7.推动\n# 标题")
+    assert "<script>" not in out and "&lt;script&gt;" in out
+    assert "\\*粗\\*" in out and "R&amp;D" in out and "67.5%" in out
+    assert "7\\.推动" in out and "\\# 标题" in out  # not a renumbered list, not a heading
+
+
+def test_answer_markers_link_to_their_turns_cards() -> None:
+    md = answer_markdown(_answer(), turn=3)
+    assert "[\\[1\\]](#cite-3-1)" in md
+    assert "示例说明" in md
+
+
+def test_refusal_points_to_nearest_passages() -> None:
+    refused = Answer("绍兴的目标？", "文件中未找到相关内容。", (), refused=True, nearest=(Hit(_chunk(), 0.3),))
+    assert "最接近" in answer_markdown(refused, 1)
+    html = sources_html(refused, 1, lambda _: None, lambda _: DOC)
+    assert "最接近的段落" in html and 'id="near-1-1"' in html
+
+
+def test_sources_panel_escapes_document_text_and_marks_the_quote() -> None:
+    html = sources_html(_answer(), 2, lambda cid: _chunk() if cid == "c1" else None, lambda s: DOC)
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert f'<mark class="pq-span">{QUOTE}</mark>' in html
+    assert 'id="cite-2-1"' in html and 'id="cite-2-1-doc"' in html  # full-document view marks the span too
+    assert "省经信厅" in html and "2025-03-01" in html and "一、目标" in html
+
+
+def test_sources_panel_finds_the_quote_without_offsets() -> None:
+    cite = Citation(1, "plan.txt", "工作要点", QUOTE)
+    answer = Answer("q", "a[1]", (cite,))
+    html = sources_html(answer, 1, lambda _: None, lambda _: DOC)
+    assert f'<mark class="pq-span">{QUOTE}</mark>' in html
+
+
+def test_conversation_export_keeps_questions_answers_and_quotes() -> None:
+    md = conversation_markdown([turn_record(_answer())])
+    assert "## 问 1：目标多少家？" in md
+    assert "5000家[1]" in md and f"“{QUOTE}”" in md and "plan.txt" in md
+
+
+def test_feedback_is_stored_and_exported(tmp_path) -> None:
+    store = FeedbackStore(tmp_path / "fb.sqlite3")
+    store.add("useful", turn_record(_answer()))
+    store.add("wrong", turn_record(_answer()), comment="数字不对")
+    with pytest.raises(ValueError):
+        store.add("meh", turn_record(_answer()))
+    out = tmp_path / "fb.csv"
+    assert store.export_csv(out) == 2
+    rows = list(csv.DictReader(out.open(encoding="utf-8-sig")))
+    assert [r["rating"] for r in rows] == ["useful", "wrong"]
+    assert rows[0]["question"] == "目标多少家？" and QUOTE in rows[0]["citations"]
+    assert rows[1]["comment"] == "数字不对"
+
+
+def test_admission_turns_away_what_it_cannot_hold() -> None:
+    gate = Admission(running=1, waiting=1)
+    inside = threading.Event()
+    release = threading.Event()
+
+    def hold() -> None:
+        with gate.enter() as ok:
+            assert ok
+            inside.set()
+            release.wait(5)
+
+    first = threading.Thread(target=hold)
+    first.start()
+    inside.wait(5)
+    results: list[bool] = []
+    waiter = threading.Thread(target=lambda: results.append(_enter_and_leave(gate)))
+    waiter.start()  # takes the one waiting place
+    for _ in range(100):
+        if gate._inside == 2:
+            break
+        threading.Event().wait(0.01)
+    with gate.enter() as third:
+        assert third is False  # beyond running + waiting: told it is busy
+    release.set()
+    first.join(5)
+    waiter.join(5)
+    assert results == [True]
+    with gate.enter() as again:
+        assert again is True
+
+
+def _enter_and_leave(gate: Admission) -> bool:
+    with gate.enter() as ok:
+        return ok
+
+
+@pytest.mark.parametrize(
+    ("reason", "expected"),
+    [
+        ("encrypted PDF (password required)", "PDF 已加密"),
+        ("no text layer; the PDF needs OCR", "OCR"),
+        ("empty file (0 bytes)", "空的"),
+        ("something new", "无法导入"),
+    ],
+)
+def test_file_errors_are_explained_in_chinese(reason: str, expected: str) -> None:
+    text = reason_zh(IngestError("a.pdf", reason))
+    assert expected in text and reason in text

@@ -1,0 +1,361 @@
+"""The chat web page (Gradio 6): streamed, cited answers with a sources panel, filters,
+feedback, export, and a password-protected knowledge-base tab.
+
+Everything it knows about documents and answers comes through `rag.service.PolicyQA`.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import sys
+import tempfile
+import threading
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Iterator
+
+import gradio as gr
+
+from policyqa.errors import PolicyQAError
+from policyqa.settings import Settings
+from policyqa.types import Answer, Filters
+from rag.service import UPLOAD_SUFFIXES, PolicyQA
+from ui.feedback import FeedbackStore
+from ui.messages import report_zh
+from ui.render import (
+    answer_markdown,
+    conversation_markdown,
+    escape_markdown,
+    panel_html,
+    sources_html,
+    streaming_markdown,
+    turn_record,
+)
+
+EXAMPLES = [
+    "2025年全省新认定高新技术企业目标多少家？",
+    "绍兴对企业研发费用有哪些扶持政策？",
+    "浙江省和绍兴市的高新技术产业增加值占比目标分别是多少？",
+    "丽水在企业数字化智能化改造方面有什么支持？",
+]
+BUSY = "当前提问的人较多，系统繁忙，请稍后再试。"
+ALL = "全部"
+
+CSS = """
+.pq-sources { max-height: 78vh; overflow-y: auto; }
+.pq-turn { margin-bottom: 14px; }
+.pq-q { font-weight: 600; margin: 6px 0; }
+.pq-head { font-weight: 400; color: var(--body-text-color-subdued); font-size: 0.9em; margin-left: 6px; }
+.pq-card { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 6px 10px; margin: 6px 0; }
+.pq-card.pq-active { border-color: #d97706; box-shadow: 0 0 0 2px #fcd34d; }
+.pq-card > summary { cursor: pointer; }
+.pq-meta, .pq-path { color: var(--body-text-color-subdued); font-size: 0.85em; margin: 2px 0; }
+.pq-passage, .pq-full { white-space: pre-wrap; line-height: 1.6; margin-top: 4px; }
+.pq-full { max-height: 40vh; overflow-y: auto; border-top: 1px dashed var(--border-color-primary); padding-top: 4px; }
+mark.pq-span { background: #fde68a; color: inherit; padding: 0 1px; }
+.pq-empty { color: var(--body-text-color-subdued); }
+"""
+
+# Clicking [n] in an answer opens and highlights the cited passage in the sources
+# panel instead of following the link; opening a full-document view scrolls to the
+# quoted span. Delegated on the document, so it survives Gradio re-rendering.
+JS = """
+<script>
+(() => {
+  function openCite(id) {
+    const card = document.getElementById(id);
+    if (!card) return;
+    document.querySelectorAll('.pq-card.pq-active').forEach(e => e.classList.remove('pq-active'));
+    card.open = true;
+    card.classList.add('pq-active');
+    card.scrollIntoView({block: 'center'});
+  }
+  document.addEventListener('click', (ev) => {
+    const a = ev.target.closest && ev.target.closest('a[href*="#cite-"]');
+    if (!a) return;
+    ev.preventDefault();
+    ev.stopPropagation();
+    openCite(a.getAttribute('href').split('#')[1]);
+  }, true);
+  document.addEventListener('toggle', (ev) => {
+    const d = ev.target;
+    if (!(d instanceof HTMLDetailsElement) || !d.classList.contains('pq-doc') || !d.open) return;
+    const m = d.querySelector('mark.pq-span');
+    if (m) m.scrollIntoView({block: 'center'});
+  }, true);
+})();
+</script>
+"""
+
+
+# Local fonts only: the page must not reach out to a font CDN.
+THEME = gr.themes.Soft(
+    font=["Noto Sans CJK SC", "PingFang SC", "Microsoft YaHei", "system-ui", "sans-serif"],
+    font_mono=["Noto Sans Mono CJK SC", "monospace"],
+)
+
+
+class Admission:
+    """At most `running` answers are generated at once and `waiting` more wait; anyone
+    beyond that is told the system is busy instead of piling up."""
+
+    def __init__(self, running: int, waiting: int) -> None:
+        self._slots = threading.BoundedSemaphore(running)
+        self._limit = running + waiting
+        self._inside = 0
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def enter(self) -> Iterator[bool]:
+        with self._lock:
+            admitted = self._inside < self._limit
+            if admitted:
+                self._inside += 1
+        if not admitted:
+            yield False
+            return
+        try:
+            with self._slots:
+                yield True
+        finally:
+            with self._lock:
+                self._inside -= 1
+
+
+def _filters(region: str, issuer: str, year: str, document: str) -> Filters:
+    def val(v: str | None) -> str:
+        return "" if not v or v == ALL else v
+
+    return Filters(region=val(region), issuer=val(issuer), year=val(year), source=val(document))
+
+
+def _choices(values: set[str]) -> list[str]:
+    return [ALL] + sorted(v for v in values if v)
+
+
+def _status_md(service: PolicyQA) -> str:
+    s = service.status()
+    model = f"（{s.model}）" if s.model else ""
+    return f"**回答方式：** {s.backend_label}{model} · **检索模型：** {s.embedding} · **知识库：** {s.documents} 个文件，{s.chunks} 个段落"
+
+
+def build(service: PolicyQA, password: str, feedback: FeedbackStore) -> gr.Blocks:
+    settings = service.settings
+    admission = Admission(settings.ui_concurrency, settings.ui_max_queue)
+
+    def authorised(pw: str | None) -> None:
+        if not password or not hmac.compare_digest((pw or "").encode(), password.encode()):
+            raise gr.Error("管理员密码错误。")
+
+    def filter_updates() -> tuple[Any, ...]:
+        docs = service.documents()
+        return (
+            gr.update(choices=_choices({d.region for d in docs})),
+            gr.update(choices=_choices({d.issuer for d in docs})),
+            gr.update(choices=_choices({d.date[:4] for d in docs})),
+            gr.update(choices=[ALL] + [d.source for d in docs]),
+        )
+
+    def respond(question: str, chat: list, turns: list, sections: list, region: str, issuer: str, year: str,
+                document: str) -> Iterator[tuple]:
+        question = (question or "").strip()
+        if not question:
+            yield gr.update(), chat, turns, sections, gr.update()
+            return
+        chat = chat + [{"role": "user", "content": escape_markdown(question)},
+                       {"role": "assistant", "content": "正在检索文件…"}]
+        yield "", chat, turns, sections, gr.update()
+        turn_no = len(turns) + 1
+        with admission.enter() as admitted:
+            if not admitted:
+                chat[-1] = {"role": "assistant", "content": BUSY}
+                yield "", chat, turns + [_error_turn(question, BUSY)], sections, gr.update()
+                return
+            history = [[t["question"], t["answer"]] for t in turns if not t.get("error")]
+            final: Answer | None = None
+            partial = ""
+            try:
+                for event in service.ask(question, history, _filters(region, issuer, year, document)):
+                    if isinstance(event, Answer):
+                        final = event
+                    elif service.backend != "extractive":
+                        partial += event
+                        chat[-1] = {"role": "assistant", "content": streaming_markdown(partial)}
+                        yield "", chat, turns, sections, gr.update()
+            except PolicyQAError as exc:
+                message = f"出错：{exc}"
+                chat[-1] = {"role": "assistant", "content": escape_markdown(message)}
+                yield "", chat, turns + [_error_turn(question, message)], sections, gr.update()
+                return
+        assert final is not None
+        chat[-1] = {"role": "assistant", "content": answer_markdown(final, turn_no)}
+        sections = sections + [sources_html(final, turn_no, service.chunk, service.document_text)]
+        yield "", chat, turns + [turn_record(final)], sections, panel_html(sections)
+
+    def on_like(turns: list, data: gr.LikeData) -> None:
+        index = data.index[0] if isinstance(data.index, (list, tuple)) else data.index
+        turn = int(index) // 2
+        if 0 <= turn < len(turns) and not turns[turn].get("error"):
+            feedback.add("useful" if data.liked is True or data.liked == "Like" else "wrong", turns[turn])
+            gr.Info("谢谢反馈，已记录。")
+
+    def export(turns: list) -> str:
+        if not turns:
+            raise gr.Error("还没有对话可以导出。")
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        path = Path(tempfile.mkdtemp(prefix="policyqa-")) / f"policyqa-对话-{stamp}.md"
+        path.write_text(conversation_markdown([t for t in turns if not t.get("error")]), encoding="utf-8")
+        return str(path)
+
+    def docs_rows() -> list[list[Any]]:
+        return [[d.source, d.title, d.issuer, d.date, d.region, d.doc_number, d.chunks, "上传" if d.uploaded else "自带"]
+                for d in service.documents()]
+
+    def unlock(pw: str) -> tuple:
+        authorised(pw)
+        return gr.update(visible=True), docs_rows(), gr.update(choices=[d.source for d in service.documents()]), ""
+
+    def kb_changed(message: str) -> tuple:
+        return (message, docs_rows(), gr.update(choices=[d.source for d in service.documents()], value=[]),
+                _status_md(service), *filter_updates())
+
+    def upload(pw: str, files: list[str] | None, progress: gr.Progress = gr.Progress()) -> tuple:
+        authorised(pw)
+        if not files:
+            raise gr.Error("请先选择要上传的文件。")
+        parts = []
+        for i, f in enumerate(files):
+            progress(i / len(files), desc=f"正在索引 {Path(f).name}（{i + 1}/{len(files)}）")
+            try:
+                parts.append(report_zh(service.add_files([Path(f)])))
+            except PolicyQAError as exc:
+                parts.append(f"- ❌ {escape_markdown(Path(f).name)}：{escape_markdown(str(exc))}")
+        progress(1.0, desc="完成")
+        return kb_changed("\n\n".join(parts))
+
+    def remove(pw: str, sources: list[str] | None) -> tuple:
+        authorised(pw)
+        if not sources:
+            raise gr.Error("请先选择要删除的文件。")
+        try:
+            removed = service.remove(list(sources))
+        except PolicyQAError as exc:
+            raise gr.Error(str(exc)) from exc
+        return kb_changed("\n".join(f"- 已删除 {escape_markdown(s)}（{n} 个段落）" for s, n in removed.items()))
+
+    def reingest(pw: str) -> tuple:
+        authorised(pw)
+        return kb_changed(report_zh(service.reingest()))
+
+    def export_feedback(pw: str) -> str:
+        authorised(pw)
+        out = Path(tempfile.mkdtemp(prefix="policyqa-")) / "policyqa-feedback.csv"
+        feedback.export_csv(out)
+        return str(out)
+
+    with gr.Blocks(title="policyqa 政策文件问答") as demo:
+        gr.Markdown("## 政策文件问答\n回答只依据已收录的政策文件，每个数字都标注出处；文件中没有的内容会明确说明。")
+        status = gr.Markdown(_status_md(service), elem_id="pq-status")
+        turns = gr.State([])
+        sections = gr.State([])
+        with gr.Tabs():
+            with gr.Tab("问答"):
+                with gr.Row():
+                    with gr.Column(scale=3):
+                        chatbot = gr.Chatbot(label="对话", height=520, elem_id="pq-chat",
+                                             placeholder="请在下方输入问题，或点击示例问题。", buttons=["copy"])
+                        with gr.Row():
+                            question = gr.Textbox(show_label=False, scale=5, elem_id="pq-question", max_length=500,
+                                                  placeholder="输入问题，例如：2025年全省新认定高新技术企业目标多少家？")
+                            send = gr.Button("发送", variant="primary", scale=1, elem_id="pq-send")
+                        gr.Examples(EXAMPLES, inputs=question, label="示例问题")
+                        with gr.Accordion("按文件筛选", open=False):
+                            with gr.Row():
+                                region = gr.Dropdown([ALL], value=ALL, label="地区", allow_custom_value=True)
+                                issuer = gr.Dropdown([ALL], value=ALL, label="发文机关", allow_custom_value=True)
+                                year = gr.Dropdown([ALL], value=ALL, label="年份", allow_custom_value=True)
+                                document = gr.Dropdown([ALL], value=ALL, label="文件", allow_custom_value=True)
+                        with gr.Row():
+                            new_chat = gr.Button("新对话")
+                            export_btn = gr.Button("导出对话（Markdown）")
+                        export_file = gr.File(label="导出的文件", interactive=False, height=70)
+                    with gr.Column(scale=2):
+                        gr.Markdown("### 来源")
+                        sources = gr.HTML(panel_html([]), elem_id="pq-sources")
+            with gr.Tab("知识库"):
+                gr.Markdown("管理已收录的文件需要管理员密码。")
+                with gr.Row():
+                    pw = gr.Textbox(type="password", label="管理员密码", elem_id="pq-password", scale=3)
+                    unlock_btn = gr.Button("进入", scale=1)
+                with gr.Column(visible=False) as admin:
+                    docs = gr.Dataframe(
+                        headers=["文件", "标题", "发文机关", "日期", "地区", "文号", "段落数", "来源"],
+                        interactive=False, wrap=True, label="已收录的文件",
+                    )
+                    files = gr.File(file_count="multiple", file_types=list(UPLOAD_SUFFIXES),
+                                    label=f"上传文件（txt、md、pdf、docx、html，单个不超过 {settings.max_upload_mb:g} MB）")
+                    upload_btn = gr.Button("上传并索引", variant="primary")
+                    to_remove = gr.Dropdown([], multiselect=True, allow_custom_value=True, label="选择要删除的文件")
+                    with gr.Row():
+                        remove_btn = gr.Button("删除所选文件", variant="stop")
+                        reingest_btn = gr.Button("重新索引全部文件")
+                        feedback_btn = gr.Button("导出反馈（CSV）")
+                    kb_log = gr.Markdown(elem_id="pq-kb-log")
+                    feedback_file = gr.File(label="反馈下载", interactive=False, height=70)
+
+        chat_inputs = [question, chatbot, turns, sections, region, issuer, year, document]
+        chat_outputs = [question, chatbot, turns, sections, sources]
+        # The chat's own admission control answers overflow with a busy message, so
+        # Gradio may run a few more handlers than there are generation slots.
+        limit = settings.ui_concurrency + settings.ui_max_queue + 4
+        send.click(respond, chat_inputs, chat_outputs, api_name="ask", concurrency_limit=limit)
+        question.submit(respond, chat_inputs, chat_outputs, api_visibility="private", concurrency_limit=limit)
+        chatbot.like(on_like, [turns], None, api_visibility="private")
+        new_chat.click(lambda: ([], [], [], panel_html([]), None), None, [chatbot, turns, sections, sources, export_file],
+                       api_visibility="private")
+        export_btn.click(export, [turns], [export_file], api_name="export")
+        kb_outputs = [kb_log, docs, to_remove, status, region, issuer, year, document]
+        unlock_btn.click(unlock, [pw], [admin, docs, to_remove, kb_log], api_name="unlock")
+        pw.submit(unlock, [pw], [admin, docs, to_remove, kb_log], api_visibility="private")
+        upload_btn.click(upload, [pw, files], kb_outputs, api_name="upload", concurrency_limit=1)
+        remove_btn.click(remove, [pw, to_remove], kb_outputs, api_name="remove", concurrency_limit=1)
+        reingest_btn.click(reingest, [pw], kb_outputs, api_name="reingest", concurrency_limit=1)
+        feedback_btn.click(export_feedback, [pw], [feedback_file], api_name="export_feedback")
+        demo.load(lambda: (_status_md(service), *filter_updates()), None, [status, region, issuer, year, document],
+                  api_visibility="private")
+    demo.queue(max_size=4 * limit, default_concurrency_limit=settings.ui_concurrency)
+    return demo
+
+
+def _error_turn(question: str, message: str) -> dict:
+    return {"question": question, "answer": message, "refused": False, "citations": [], "error": True}
+
+
+def admin_password(settings: Settings) -> tuple[str, bool]:
+    """The configured password, or a fresh random one (True when generated)."""
+    if settings.admin_password:
+        return settings.admin_password, False
+    return secrets.token_urlsafe(12), True
+
+
+def launch(settings: Settings, host: str = "127.0.0.1", port: int = 7860, backend: str | None = None,
+           block: bool = True) -> gr.Blocks:
+    """Start the page. Listens on 127.0.0.1 unless told otherwise, never shares, and
+    serves no folder beyond Gradio's own upload cache."""
+    service = PolicyQA(settings, backend=backend)
+    service.status()  # opens (and on a fresh clone builds) the index before the first visitor
+    password, generated = admin_password(settings)
+    if generated:
+        print(f"knowledge-base tab password (set POLICYQA_ADMIN_PASSWORD to choose one): {password}",
+              file=sys.stderr, flush=True)
+    demo = build(service, password, FeedbackStore(settings.feedback_path()))
+    demo.launch(
+        server_name=host, server_port=port, share=False, inbrowser=False, show_error=False,
+        max_file_size=f"{settings.max_upload_mb:g}mb", allowed_paths=[],
+        blocked_paths=[str(settings.data_dir), str(settings.index_dir)],
+        css=CSS, head=JS, theme=THEME, footer_links=["gradio"],
+        prevent_thread_lock=not block, quiet=not block,
+    )
+    return demo

@@ -1,0 +1,188 @@
+"""Pure functions that turn answers into what the page shows: the chat message
+(Markdown with clickable [n]), the sources panel (HTML built here, with every piece
+of document text escaped) and the Markdown export.
+
+Document text is data, never markup: a `<script>` in a policy file must show as the
+characters `<script>`.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Callable, Sequence
+
+from policyqa.types import Answer, Chunk, Hit
+
+MARKER = re.compile(r"\\\[(\d+)\\\]")
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]~])")
+_LINE_START = re.compile(r"^(\s*)(#+|(\d+)(?=\.))", re.M)
+CONTEXT = 120  # characters of the passage shown either side of the quote
+FULL_DOC_MAX = 60_000  # longer documents are shown around the quote only
+
+
+def escape_markdown(text: str) -> str:
+    """Text that Markdown renders literally, table pipes excepted (answers may be tables)."""
+    text = html.escape(text, quote=False)
+    text = _MD_SPECIAL.sub(r"\\\1", text)
+    # "7." opening a line would become a renumbered list item, "#" a heading.
+    return _LINE_START.sub(lambda m: m.group(1) + (m.group(2) + "\\" if m.group(3) else "\\" + m.group(2)), text)
+
+
+def cite_anchor(turn: int, n: int) -> str:
+    return f"cite-{turn}-{n}"
+
+
+def answer_markdown(answer: Answer, turn: int) -> str:
+    """The chat message: escaped text whose [n] markers link to the sources panel."""
+    body = MARKER.sub(lambda m: f"[\\[{m.group(1)}\\]](#{cite_anchor(turn, int(m.group(1)))})",
+                      escape_markdown(answer.text))
+    lines = [body]
+    lines += [f"\n*（{escape_markdown(note)}）*" for note in answer.notes]
+    if answer.refused and answer.nearest:
+        lines.append(f"\n*以下是最接近的 {len(answer.nearest)} 个段落，见右侧“来源”，供参考。*")
+    return "\n".join(lines)
+
+
+def streaming_markdown(partial: str) -> str:
+    return escape_markdown(partial) + " ▌"
+
+
+@dataclass(frozen=True)
+class Passage:
+    """What one source card shows: where the passage is from and its text with the
+    supporting span marked."""
+
+    title: str
+    issuer: str
+    date: str
+    page: int | None
+    heading_path: str
+    source: str
+    before: str
+    quote: str
+    after: str
+    doc_before: str = ""  # the full document around the quote, for the document view
+    doc_after: str = ""
+
+
+def passage_for(quote: str, start: int | None, end: int | None, chunk: Chunk | None, doc_text: str,
+                source: str, title: str, heading_path: str, page: int | None) -> Passage:
+    meta = chunk or Chunk("", "", source, "", 0, 0, title=title, heading_path=heading_path, page=page)
+    if start is not None and end is not None and doc_text[start:end] == quote:
+        a, b = start, end
+    else:
+        a = max(doc_text.find(quote), 0) if quote else 0
+        b = a + len(quote) if quote in doc_text else a
+    if chunk is not None and chunk.start <= a <= b <= chunk.end:
+        lo, hi = chunk.start, chunk.end  # the passage as it was retrieved
+    else:
+        lo, hi = max(a - CONTEXT, 0), b + CONTEXT
+    before, after = doc_text[lo:a], doc_text[b:hi]
+    d_lo = 0 if len(doc_text) <= FULL_DOC_MAX else max(a - FULL_DOC_MAX // 2, 0)
+    d_hi = len(doc_text) if len(doc_text) <= FULL_DOC_MAX else min(b + FULL_DOC_MAX // 2, len(doc_text))
+    return Passage(
+        title=meta.title or title, issuer=meta.issuer, date=meta.date, page=page if page is not None else meta.page,
+        heading_path=heading_path or meta.heading_path, source=source,
+        before=before, quote=doc_text[a:b] if doc_text else quote, after=after,
+        doc_before=doc_text[d_lo:a], doc_after=doc_text[b:d_hi],
+    )
+
+
+def _meta_line(p: Passage) -> str:
+    bits = [p.issuer, p.date, f"第{p.page}页" if p.page else "", p.source]
+    return " · ".join(html.escape(b) for b in bits if b)
+
+
+def _card(anchor: str, label: str, p: Passage, open_: bool) -> str:
+    e = html.escape
+    title = e(p.title or p.source)
+    path = f'<div class="pq-path">{e(p.heading_path)}</div>' if p.heading_path else ""
+    doc = ""
+    if p.doc_before or p.doc_after:
+        doc = (
+            f'<details class="pq-doc"><summary>查看全文</summary><div class="pq-full">{e(p.doc_before)}'
+            f'<mark class="pq-span" id="{anchor}-doc">{e(p.quote)}</mark>{e(p.doc_after)}</div></details>'
+        )
+    return (
+        f'<details class="pq-card" id="{anchor}"{" open" if open_ else ""}>'
+        f'<summary><b>{e(label)}</b> {title}</summary>'
+        f'<div class="pq-meta">{_meta_line(p)}</div>{path}'
+        f'<div class="pq-passage">{e(p.before)}<mark class="pq-span">{e(p.quote)}</mark>{e(p.after)}</div>'
+        f"{doc}</details>"
+    )
+
+
+def sources_html(answer: Answer, turn: int, chunk_of: Callable[[str], Chunk | None],
+                 text_of: Callable[[str], str], latest: bool = True) -> str:
+    """One conversation turn's sources: a card per citation, or the nearest passages
+    of a refusal. `turn` keeps anchors unique across the conversation."""
+    e = html.escape
+    cards = []
+    for c in answer.citations:
+        p = passage_for(c.quote, c.start, c.end, chunk_of(c.chunk_id), text_of(c.source), c.source, c.title,
+                        c.heading_path, c.page)
+        cards.append(_card(cite_anchor(turn, c.n), f"[{c.n}]", p, open_=latest))
+    if answer.refused:
+        for i, h in enumerate(answer.nearest, 1):
+            cards.append(_near_card(turn, i, h))
+    if not cards:
+        cards.append('<div class="pq-empty">本回答没有引用文件段落。</div>')
+    head = "最接近的段落（未找到答案）" if answer.refused else "引用来源"
+    return (
+        f'<section class="pq-turn" id="turn-{turn}"><div class="pq-q">第{turn}问：{e(answer.question)}'
+        f' <span class="pq-head">{head}</span></div>{"".join(cards)}</section>'
+    )
+
+
+def _near_card(turn: int, i: int, hit: Hit) -> str:
+    c = hit.chunk
+    p = Passage(c.title, c.issuer, c.date, c.page, c.heading_path, c.source, c.text, "", "")
+    return _card(f"near-{turn}-{i}", f"近{i}", p, open_=False).replace('<mark class="pq-span"></mark>', "")
+
+
+def panel_html(sections: Sequence[str]) -> str:
+    """The newest turn first; older turns stay so their [n] links still open."""
+    if not sections:
+        return '<div class="pq-empty">提问后，这里显示回答引用的原文段落。点击回答中的 [n] 可跳转到对应段落。</div>'
+    return '<div class="pq-sources">' + "".join(reversed(sections)) + "</div>"
+
+
+def conversation_markdown(turns: Sequence[dict], now: datetime | None = None) -> str:
+    """A conversation with its citations, for download. Each turn: the dict that
+    `turn_record` made."""
+    stamp = (now or datetime.now()).strftime("%Y-%m-%d %H:%M")
+    out = [f"# policyqa 对话记录（{stamp}）", ""]
+    for i, t in enumerate(turns, 1):
+        out += [f"## 问 {i}：{t['question']}", "", t["answer"], ""]
+        for note in t.get("notes", []):
+            out += [f"> {note}", ""]
+        if t["citations"]:
+            out.append("**引用：**")
+            out.append("")
+            for c in t["citations"]:
+                where = "，".join(x for x in (c["title"], c.get("heading_path", ""),
+                                             f"第{c['page']}页" if c.get("page") else "", c["source"]) if x)
+                out.append(f"- [{c['n']}] {where}：“{c['quote']}”")
+            out.append("")
+        out.append(f"*回答方式：{t.get('backend', '')}*")
+        out.append("")
+    return "\n".join(out)
+
+
+def turn_record(answer: Answer) -> dict:
+    """What the page keeps per answer (JSON-friendly): for export and feedback."""
+    return {
+        "question": answer.question,
+        "answer": answer.text,
+        "refused": answer.refused,
+        "notes": list(answer.notes),
+        "backend": answer.backend,
+        "citations": [
+            {"n": c.n, "source": c.source, "title": c.title, "quote": c.quote, "heading_path": c.heading_path,
+             "page": c.page, "start": c.start, "end": c.end}
+            for c in answer.citations
+        ],
+    }
