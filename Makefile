@@ -9,7 +9,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export CMAKE_BUILD_PARALLEL_LEVEL := 2
 
-.PHONY: run test test-fast setup model ingest eval-retrieval clean
+.PHONY: run chat test test-fast setup model ingest eval-retrieval clean
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -36,13 +36,16 @@ ingest: setup
 
 run: setup
 	$(VENV)/bin/policyqa ingest
-	$(VENV)/bin/policyqa chat
+	$(VENV)/bin/policyqa serve
 
 test: setup
 	$(PY) -m pytest
 
 test-fast: $(STAMP)
 	$(PY) -m pytest -m "not model and not slow and not browser"
+
+chat: setup
+	$(VENV)/bin/policyqa chat
 
 eval-retrieval: setup
 	$(VENV)/bin/policyqa eval-retrieval

@@ -52,8 +52,8 @@ def test_ask_and_follow_up_with_citations(server: Server) -> None:
     assert len(chat) == 4
     assert "(#cite-2-1)" in _text(chat[-1])
     assert 'id="turn-2"' in sources and SHAOXING in sources.split('id="turn-1"')[0]
-    path = client.predict(api_name="/export")
-    exported = Path(path).read_text(encoding="utf-8")
+    out = client.predict(api_name="/export")
+    exported = Path(out["value"] if isinstance(out, dict) else out).read_text(encoding="utf-8")
     assert "## 问 1：2025年全省新认定高新技术企业目标多少家？" in exported and "## 问 2：绍兴呢？" in exported
     assert "5000" in exported and "“" in exported  # quotes of the cited passages
 
@@ -108,6 +108,10 @@ def test_upload_ask_remove(server: Server, tmp_path: Path) -> None:
     assert "qingtian-2026.txt" not in [row[0] for row in table["data"]]
     _, chat, _ = _ask(client, "青田县2026年新认定科技型中小企业多少家？")
     assert _text(chat[-1]).startswith("文件中未找到")
+
+    out = client.predict(PASSWORD, api_name="/export_feedback")
+    header = Path(out["value"] if isinstance(out, dict) else out).read_text(encoding="utf-8-sig").splitlines()[0]
+    assert header.startswith("id,created,rating,question,answer")
 
 
 def test_index_and_settings_are_not_served(server: Server) -> None:

@@ -201,13 +201,13 @@ def build(service: PolicyQA, password: str, feedback: FeedbackStore) -> gr.Block
             feedback.add("useful" if data.liked is True or data.liked == "Like" else "wrong", turns[turn])
             gr.Info("谢谢反馈，已记录。")
 
-    def export(turns: list) -> str:
+    def export(turns: list) -> gr.File:
         if not turns:
             raise gr.Error("还没有对话可以导出。")
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
         path = Path(tempfile.mkdtemp(prefix="policyqa-")) / f"policyqa-对话-{stamp}.md"
         path.write_text(conversation_markdown([t for t in turns if not t.get("error")]), encoding="utf-8")
-        return str(path)
+        return gr.File(value=str(path), visible=True)
 
     def docs_rows() -> list[list[Any]]:
         return [[d.source, d.title, d.issuer, d.date, d.region, d.doc_number, d.chunks, "上传" if d.uploaded else "自带"]
@@ -249,11 +249,11 @@ def build(service: PolicyQA, password: str, feedback: FeedbackStore) -> gr.Block
         authorised(pw)
         return kb_changed(report_zh(service.reingest()))
 
-    def export_feedback(pw: str) -> str:
+    def export_feedback(pw: str) -> gr.File:
         authorised(pw)
         out = Path(tempfile.mkdtemp(prefix="policyqa-")) / "policyqa-feedback.csv"
         feedback.export_csv(out)
-        return str(out)
+        return gr.File(value=str(out), visible=True)
 
     with gr.Blocks(title="policyqa 政策文件问答") as demo:
         gr.Markdown("## 政策文件问答\n回答只依据已收录的政策文件，每个数字都标注出处；文件中没有的内容会明确说明。")
@@ -280,7 +280,7 @@ def build(service: PolicyQA, password: str, feedback: FeedbackStore) -> gr.Block
                         with gr.Row():
                             new_chat = gr.Button("新对话")
                             export_btn = gr.Button("导出对话（Markdown）")
-                        export_file = gr.File(label="导出的文件", interactive=False, height=70)
+                        export_file = gr.File(label="导出的文件", interactive=False, visible=False)
                     with gr.Column(scale=2):
                         gr.Markdown("### 来源")
                         sources = gr.HTML(panel_html([]), elem_id="pq-sources")
@@ -292,7 +292,7 @@ def build(service: PolicyQA, password: str, feedback: FeedbackStore) -> gr.Block
                 with gr.Column(visible=False) as admin:
                     docs = gr.Dataframe(
                         headers=["文件", "标题", "发文机关", "日期", "地区", "文号", "段落数", "来源"],
-                        interactive=False, wrap=True, label="已收录的文件",
+                        interactive=False, wrap=True, label="已收录的文件", elem_id="pq-docs",
                     )
                     files = gr.File(file_count="multiple", file_types=list(UPLOAD_SUFFIXES),
                                     label=f"上传文件（txt、md、pdf、docx、html，单个不超过 {settings.max_upload_mb:g} MB）")
@@ -303,7 +303,7 @@ def build(service: PolicyQA, password: str, feedback: FeedbackStore) -> gr.Block
                         reingest_btn = gr.Button("重新索引全部文件")
                         feedback_btn = gr.Button("导出反馈（CSV）")
                     kb_log = gr.Markdown(elem_id="pq-kb-log")
-                    feedback_file = gr.File(label="反馈下载", interactive=False, height=70)
+                    feedback_file = gr.File(label="反馈下载", interactive=False, visible=False)
 
         chat_inputs = [question, chatbot, turns, sections, region, issuer, year, document]
         chat_outputs = [question, chatbot, turns, sections, sources]
@@ -313,7 +313,7 @@ def build(service: PolicyQA, password: str, feedback: FeedbackStore) -> gr.Block
         send.click(respond, chat_inputs, chat_outputs, api_name="ask", concurrency_limit=limit)
         question.submit(respond, chat_inputs, chat_outputs, api_visibility="private", concurrency_limit=limit)
         chatbot.like(on_like, [turns], None, api_visibility="private")
-        new_chat.click(lambda: ([], [], [], panel_html([]), None), None, [chatbot, turns, sections, sources, export_file],
+        new_chat.click(lambda: ([], [], [], panel_html([]), gr.File(value=None, visible=False)), None, [chatbot, turns, sections, sources, export_file],
                        api_visibility="private")
         export_btn.click(export, [turns], [export_file], api_name="export")
         kb_outputs = [kb_log, docs, to_remove, status, region, issuer, year, document]

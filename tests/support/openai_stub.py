@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable
 
@@ -12,8 +13,9 @@ Reply = Callable[[list[dict]], str]
 
 
 class OpenAIStub:
-    def __init__(self, reply: Reply) -> None:
+    def __init__(self, reply: Reply, delay: float = 0.0) -> None:
         self.reply = reply
+        self.delay = delay  # seconds between streamed pieces, so a page can be seen streaming
         self.requests: list[dict] = []
         self.headers: list[dict[str, str]] = []
         stub = self
@@ -60,6 +62,7 @@ class OpenAIStub:
                     }
                     self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
                     self.wfile.flush()
+                    time.sleep(stub.delay)
                 end = {"id": "stub-1", "object": "chat.completion.chunk", "created": 0, "model": model,
                        "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
                 self.wfile.write(f"data: {json.dumps(end)}\n\ndata: [DONE]\n\n".encode())

@@ -33,7 +33,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(root: Path, **overrides: object) -> Server:
+def start_server(root: Path, extra_docs: dict[str, str] | None = None, **overrides: object) -> Server:
     from ui.app import launch
 
     settings = Settings(data_dir=root / "data", index_dir=root / "index", embedding="hash", llm="extractive",
@@ -41,6 +41,8 @@ def start_server(root: Path, **overrides: object) -> Server:
     if not (root / "index").exists():
         corpus = root / "corpus"
         shutil.copytree(SAMPLE_CORPUS, corpus, dirs_exist_ok=True)
+        for name, text in (extra_docs or {}).items():
+            (corpus / name).write_text(text, encoding="utf-8")
         Ingestor(settings, HashEmbeddings()).run([corpus], progress=False)
     port = free_port()
     demo = launch(settings, host="127.0.0.1", port=port, block=False)
