@@ -30,3 +30,14 @@ def make_pdf() -> Callable[[Sequence[str]], bytes]:
         return buf.getvalue()
 
     return build
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # type: ignore[no-untyped-def]
+    """Name the artefacts tests leave behind (browser screenshots), so a CI log says
+    where to look."""
+    from policyqa.settings import PROJECT_ROOT
+
+    folder = PROJECT_ROOT / "out" / "test-artifacts"
+    if folder.is_dir():
+        for path in sorted(folder.iterdir()):
+            terminalreporter.write_line(f"test artefact: {path}")

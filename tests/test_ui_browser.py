@@ -84,6 +84,10 @@ def test_streamed_answer_click_citation_see_passage(page_url, browser) -> None:
     full = page.locator("#cite-1-1-doc")
     full.wait_for(state="visible")
     assert "5000" in full.inner_text()
+    page.wait_for_timeout(500)
+    # The document view opened scrolled to the span: the mark lies inside its box.
+    assert full.evaluate("""m => { const box = m.closest('.pq-full').getBoundingClientRect();
+        const r = m.getBoundingClientRect(); return r.top >= box.top - 1 && r.bottom <= box.bottom + 1; }""")
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     shot = ARTIFACTS / "ui-chat.png"
