@@ -64,7 +64,7 @@ def _ask(page, question: str) -> None:
 
 
 def test_streamed_answer_click_citation_see_passage(page_url, browser) -> None:
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page = browser.new_page(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
     page.goto(page_url.url)
     page.wait_for_selector("#pq-question textarea")
     assert "回答方式" in page.inner_text("#pq-status")
@@ -105,7 +105,7 @@ def test_streamed_answer_click_citation_see_passage(page_url, browser) -> None:
 
 
 def test_document_markup_is_shown_as_text(page_url, browser) -> None:
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page = browser.new_page(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
     page.goto(page_url.url)
     page.wait_for_selector("#pq-question textarea")
     _ask(page, "东阳市2026年新认定科技型中小企业多少家？")
@@ -118,7 +118,7 @@ def test_document_markup_is_shown_as_text(page_url, browser) -> None:
 
 
 def test_knowledge_base_tab_needs_the_password(page_url, browser) -> None:
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page = browser.new_page(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
     page.goto(page_url.url)
     page.get_by_role("tab", name="知识库").click()
     page.fill("#pq-password input", "wrong")
