@@ -96,7 +96,7 @@ def test_streamed_answer_click_citation_see_passage(page_url, browser) -> None:
     assert shot.stat().st_size > 20_000
 
     # Feedback: thumbs up on the answer lands in the SQLite file.
-    page.locator("#pq-chat button[aria-label='Like']").last.click()
+    page.locator("#pq-chat button[aria-label='赞']").last.click()
     page.wait_for_timeout(1500)
     with sqlite3.connect(page_url.settings.feedback_path()) as db:
         rows = list(db.execute("SELECT rating, question FROM feedback"))
