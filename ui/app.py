@@ -313,6 +313,8 @@ def build(service: PolicyQA, password: str, feedback: FeedbackStore) -> gr.Block
         send.click(respond, chat_inputs, chat_outputs, api_name="ask", concurrency_limit=limit)
         question.submit(respond, chat_inputs, chat_outputs, api_visibility="private", concurrency_limit=limit)
         chatbot.like(on_like, [turns], None, api_visibility="private")
+        # The chat's own clear button must forget the turns and their sources too.
+        chatbot.clear(lambda: ([], [], panel_html([])), None, [turns, sections, sources], api_visibility="private")
         new_chat.click(lambda: ([], [], [], panel_html([]), gr.File(value=None, visible=False)), None, [chatbot, turns, sections, sources, export_file],
                        api_visibility="private")
         export_btn.click(export, [turns], [export_file], api_name="export")
