@@ -312,6 +312,10 @@ def build_parser() -> argparse.ArgumentParser:
     from eval.runner import add_parser as add_eval
 
     add_eval(sub)
+
+    from policyqa.match_cli import add_parser as add_match
+
+    add_match(sub)
     return parser
 
 
