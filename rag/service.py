@@ -7,8 +7,10 @@ CLI) and reopens it before the next question; the LLM is loaded once and kept.
 
 from __future__ import annotations
 
+import logging
 import shutil
 import threading
+import traceback
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
@@ -16,10 +18,18 @@ from typing import Iterable, Iterator, Sequence
 from ingest.pipeline import IngestReport, remove_sources
 from ingest.store import current_generation
 from policyqa.app import App
-from policyqa.errors import IngestError, PolicyQAError
+from policyqa.errors import IngestError, ModelError, PolicyQAError
 from policyqa.settings import SAMPLE_CORPUS, Settings
 from policyqa.types import Answer, Chunk, Filters
 from rag.chain import AnswerChain
+from rag.match import SIZES, Matcher, MatchResult, Profile
+from rag.measures import ACTIVITIES, CATEGORIES, ENTERPRISE_TYPES
+
+# The words the matching form offers, as the matcher names them.
+VOCABULARY = {
+    "types": tuple(ENTERPRISE_TYPES), "activities": tuple(ACTIVITIES), "categories": tuple(CATEGORIES),
+    "sizes": SIZES,
+}
 
 BACKEND_LABELS = {
     "local": "本地大模型（llama.cpp）",
@@ -27,6 +37,8 @@ BACKEND_LABELS = {
     "extractive": "原文摘录（不使用大模型）",
 }
 UPLOAD_SUFFIXES = (".txt", ".md", ".pdf", ".docx", ".html", ".htm")
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -64,6 +76,7 @@ class PolicyQA:
         self._chain: AnswerChain | None = None
         self._chunks: dict[str, Chunk] = {}
         self._texts: dict[str, str] = {}
+        self._matcher: Matcher | None = None
 
     @property
     def uploads_dir(self) -> Path:
@@ -76,7 +89,22 @@ class PolicyQA:
         question = question.strip()
         if not question:
             raise PolicyQAError("请输入问题。")
-        return self._current().stream(question, history, filters)
+        return self._guarded(self._current().stream(question, history, filters))
+
+    def _guarded(self, events: Iterator[str | Answer]) -> Iterator[str | Answer]:
+        """Any other failure (an LLM server down or refusing the key) becomes a
+        ModelError the page can show. An LLM server's error text may echo the request,
+        key included, so the key is cut from the log and the message shows none of it."""
+        try:
+            yield from events
+        except PolicyQAError:
+            raise
+        except Exception as exc:
+            text = "".join(traceback.format_exception(exc))
+            if self.settings.openai_api_key:
+                text = text.replace(self.settings.openai_api_key, "***")
+            log.warning("answer generation failed:\n%s", text)
+            raise ModelError(f"回答生成失败（{type(exc).__name__}），请稍后再试。") from None
 
     def chunk(self, chunk_id: str) -> Chunk | None:
         self._current()
@@ -94,6 +122,20 @@ class PolicyQA:
                 buf[c.start:c.end] = c.text
             self._texts[source] = "".join(buf)
         return self._texts[source]
+
+    def match(self, profile: dict, categories: Sequence[str] = ()) -> list[MatchResult]:
+        """The support measures of the indexed documents that apply to an enterprise
+        (a profile as `policyqa match` reads it from JSON)."""
+        try:
+            wanted = Profile.from_dict(profile)
+        except (ValueError, TypeError) as exc:
+            raise PolicyQAError(f"企业信息有误：{exc}") from exc
+        self._current()
+        with self._lock:
+            if self._matcher is None:
+                self._matcher = Matcher(self._chain.retriever.store if self._chain else None)
+            matcher = self._matcher
+        return matcher.match(wanted, categories)
 
     # -- knowledge base ----------------------------------------------------------------
     def documents(self) -> list[DocumentInfo]:
@@ -159,5 +201,6 @@ class PolicyQA:
                 self._chain = AnswerChain(retriever, self.app.tokenizer, self.settings, self._llm, self.backend)
                 self._chunks = {c.chunk_id: c for c in retriever.store.chunks()}
                 self._texts = {}
+                self._matcher = None
                 self._generation = current_generation(self.settings.index_dir)
             return self._chain

@@ -139,3 +139,14 @@ def test_answers_stream_piece_by_piece(tmp_path: Path) -> None:
             srv.close()
     assert any(p.endswith("▌") for p in partials)  # shown while it was being written
     assert "5000" in _text(final[1][-1]) and "(#cite-1-1)" in _text(final[1][-1])
+
+
+def test_policy_matching_form(server: Server) -> None:
+    client = Client(server.url, verbose=False)
+    html = client.predict("绍兴市", ["规上工业企业"], "不清楚", ["研发投入"], 3.0, None, None, [], api_name="/match")
+    cards = re.findall(r'<details class="pq-card" id="match-\d+"', html)
+    assert cards, html[:300]
+    assert SHAOXING in html and "lishui" not in html  # a Shaoxing enterprise sees no Lishui programme
+    assert "✔" in html and '<mark class="pq-span">' in html  # criteria met, and the cited span
+    with pytest.raises(Exception, match="不存在的类型"):  # refused, not matched as nothing
+        client.predict("绍兴市", ["不存在的类型"], "不清楚", [], None, None, None, [], api_name="/match")

@@ -21,13 +21,14 @@ import gradio as gr
 from policyqa.errors import PolicyQAError
 from policyqa.settings import Settings
 from policyqa.types import Answer, Filters
-from rag.service import UPLOAD_SUFFIXES, PolicyQA
+from rag.service import UPLOAD_SUFFIXES, VOCABULARY, PolicyQA
 from ui.feedback import FeedbackStore
 from ui.messages import report_zh
 from ui.render import (
     answer_markdown,
     conversation_markdown,
     escape_markdown,
+    match_html,
     panel_html,
     sources_html,
     streaming_markdown,
@@ -56,6 +57,9 @@ CSS = """
 .pq-full { max-height: 40vh; overflow-y: auto; border-top: 1px dashed var(--border-color-primary); padding-top: 4px; }
 mark.pq-span { background: #fde68a; color: inherit; padding: 0 1px; }
 .pq-empty { color: var(--body-text-color-subdued); }
+.pq-criteria, .pq-also { margin: 4px 0 4px 18px; padding: 0; }
+.pq-met { color: #15803d; }
+.pq-unknown { color: #b45309; }
 """
 
 # Clicking [n] in an answer opens and highlights the cited passage in the sources
@@ -209,6 +213,19 @@ def build(service: PolicyQA, password: str, feedback: FeedbackStore) -> gr.Block
         path.write_text(conversation_markdown([t for t in turns if not t.get("error")]), encoding="utf-8")
         return gr.File(value=str(path), visible=True)
 
+    def match(region: str, types: list[str], size: str, activities: list[str], rd_ratio: float | None,
+              revenue: float | None, employees: float | None, categories: list[str]) -> str:
+        profile = {
+            "region": "" if not region or region == ALL else region, "types": types or [], "activities": activities or [],
+            "size": "" if not size or size == "不清楚" else size, "rd_ratio": rd_ratio, "revenue": revenue,
+            "employees": int(employees) if employees else None, "closed": True,
+        }
+        try:
+            results = service.match(profile, categories or ())
+        except PolicyQAError as exc:
+            raise gr.Error(str(exc)) from exc
+        return match_html(results, service.chunk, service.document_text)
+
     def docs_rows() -> list[list[Any]]:
         return [[d.source, d.title, d.issuer, d.date, d.region, d.doc_number, d.chunks, "上传" if d.uploaded else "自带"]
                 for d in service.documents()]
@@ -284,6 +301,24 @@ def build(service: PolicyQA, password: str, feedback: FeedbackStore) -> gr.Block
                     with gr.Column(scale=2):
                         gr.Markdown("### 来源")
                         sources = gr.HTML(panel_html([]), elem_id="pq-sources")
+            with gr.Tab("政策匹配"):
+                gr.Markdown("填写企业情况，列出文件中可能适用的扶持措施：每项写明已满足的条件、仍需确认的条件和原文出处。")
+                with gr.Row():
+                    with gr.Column(scale=2):
+                        m_region = gr.Dropdown([ALL], value=ALL, label="所在地区", allow_custom_value=True,
+                                               elem_id="pq-m-region")
+                        m_types = gr.CheckboxGroup(list(VOCABULARY["types"]), label="企业类型与资质", elem_id="pq-m-types")
+                        m_size = gr.Radio(["不清楚", *VOCABULARY["sizes"]], value="不清楚", label="企业规模")
+                        m_acts = gr.CheckboxGroup(list(VOCABULARY["activities"]), label="正在开展的活动",
+                                                  elem_id="pq-m-acts")
+                        with gr.Row():
+                            m_rd = gr.Number(label="研发投入占营收比重（%）", minimum=0, maximum=100)
+                            m_rev = gr.Number(label="年营业收入（万元）", minimum=0)
+                            m_emp = gr.Number(label="员工人数", minimum=0, precision=0)
+                        m_cats = gr.CheckboxGroup(list(VOCABULARY["categories"]), label="只看这些类别（不选则全部）")
+                        m_btn = gr.Button("匹配政策", variant="primary", elem_id="pq-m-go")
+                    with gr.Column(scale=3):
+                        m_out = gr.HTML('<div class="pq-empty">填写左侧信息后点击“匹配政策”。</div>', elem_id="pq-m-out")
             with gr.Tab("知识库"):
                 gr.Markdown("管理已收录的文件需要管理员密码。")
                 with gr.Row():
@@ -325,8 +360,9 @@ def build(service: PolicyQA, password: str, feedback: FeedbackStore) -> gr.Block
         remove_btn.click(remove, [pw, to_remove], kb_outputs, api_name="remove", concurrency_limit=1)
         reingest_btn.click(reingest, [pw], kb_outputs, api_name="reingest", concurrency_limit=1)
         feedback_btn.click(export_feedback, [pw], [feedback_file], api_name="export_feedback")
-        demo.load(lambda: (_status_md(service), *filter_updates()), None, [status, region, issuer, year, document],
-                  api_visibility="private")
+        m_btn.click(match, [m_region, m_types, m_size, m_acts, m_rd, m_rev, m_emp, m_cats], [m_out], api_name="match")
+        demo.load(lambda: (_status_md(service), *filter_updates(), filter_updates()[0]), None,
+                  [status, region, issuer, year, document, m_region], api_visibility="private")
     demo.queue(max_size=4 * limit, default_concurrency_limit=settings.ui_concurrency)
     return demo
 

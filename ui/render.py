@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import html
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Callable, Sequence
 
-from policyqa.types import Answer, Chunk, Hit
+from policyqa.types import Answer, Chunk, Citation, Hit
+from rag.match import MatchResult
 
 MARKER = re.compile(r"\\\[(\d+)\\\]")
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]~])")
@@ -96,7 +97,8 @@ def _meta_line(p: Passage) -> str:
     return " · ".join(html.escape(b) for b in bits if b)
 
 
-def _card(anchor: str, label: str, p: Passage, open_: bool) -> str:
+def _card(anchor: str, label: str, p: Passage, open_: bool, extra: str = "") -> str:
+    """One source card. `extra` is HTML the caller built from escaped text."""
     e = html.escape
     title = e(p.title or p.source)
     path = f'<div class="pq-path">{e(p.heading_path)}</div>' if p.heading_path else ""
@@ -109,7 +111,7 @@ def _card(anchor: str, label: str, p: Passage, open_: bool) -> str:
     return (
         f'<details class="pq-card" id="{anchor}"{" open" if open_ else ""}>'
         f'<summary><b>{e(label)}</b> {title}</summary>'
-        f'<div class="pq-meta">{_meta_line(p)}</div>{path}'
+        f'<div class="pq-meta">{_meta_line(p)}</div>{path}{extra}'
         f'<div class="pq-passage">{e(p.before)}<mark class="pq-span">{e(p.quote)}</mark>{e(p.after)}</div>'
         f"{doc}</details>"
     )
@@ -122,8 +124,7 @@ def sources_html(answer: Answer, turn: int, chunk_of: Callable[[str], Chunk | No
     e = html.escape
     cards = []
     for c in answer.citations:
-        p = passage_for(c.quote, c.start, c.end, chunk_of(c.chunk_id), text_of(c.source), c.source, c.title,
-                        c.heading_path, c.page)
+        p = citation_passage(c, chunk_of, text_of)
         cards.append(_card(cite_anchor(turn, c.n), f"[{c.n}]", p, open_=latest))
     if answer.refused:
         for i, h in enumerate(answer.nearest, 1):
@@ -186,3 +187,31 @@ def turn_record(answer: Answer) -> dict:
             for c in answer.citations
         ],
     }
+
+
+def citation_passage(c: Citation, chunk_of: Callable[[str], Chunk | None], text_of: Callable[[str], str]) -> Passage:
+    return passage_for(c.quote, c.start, c.end, chunk_of(c.chunk_id), text_of(c.source), c.source, c.title,
+                       c.heading_path, c.page)
+
+
+def match_html(results: Sequence[MatchResult], chunk_of: Callable[[str], Chunk | None],
+               text_of: Callable[[str], str]) -> str:
+    """Policy-matching results: per measure, what it needs that the enterprise meets,
+    what is still to confirm, and the passage that states it."""
+    e = html.escape
+    if not results:
+        return '<div class="pq-empty">没有找到适用于该企业的政策措施。可以补充企业类型、所在地区或研发等活动后再试。</div>'
+    cards = []
+    for i, r in enumerate(results, 1):
+        m = r.measure
+        rows = [f'<li class="pq-met">✔ {e(c.label())}</li>' for c in r.met]
+        rows += [f'<li class="pq-unknown">？ 待确认：{e(c.label())}</li>' for c in r.unknown]
+        also = "".join(f"<li>{e(c.title or c.source)}：“{e(c.quote)}”</li>" for c in r.also)
+        extra = (
+            f'<div class="pq-meta">类别：{e("、".join(m.categories))} · 适用地区：{e(m.region or "未注明")}</div>'
+            f'<ul class="pq-criteria">{"".join(rows)}</ul>'
+            + (f'<div class="pq-meta">其他文件中的同一措施：</div><ul class="pq-also">{also}</ul>' if also else "")
+        )
+        p = citation_passage(r.citation, chunk_of, text_of)
+        cards.append(_card(f"match-{i}", f"{i}. {r.status}", replace(p, title=m.name), open_=i <= 3, extra=extra))
+    return f'<div class="pq-sources"><div class="pq-q">共 {len(results)} 项措施</div>{"".join(cards)}</div>'
