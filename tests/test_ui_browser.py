@@ -131,3 +131,20 @@ def test_knowledge_base_tab_needs_the_password(page_url, browser) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "ui-knowledge-base.png"), full_page=True)
     page.close()
+
+
+def test_policy_matching_tab(page_url, browser) -> None:
+    page = browser.new_page(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
+    page.goto(page_url.url)
+    page.get_by_role("tab", name="政策匹配").click()
+    page.locator("#pq-m-region input").fill("绍兴市")
+    page.locator("#pq-m-region input").press("Enter")
+    page.locator("#pq-m-types").get_by_label("规上工业企业").check()
+    page.locator("#pq-m-acts").get_by_label("研发投入").check()
+    page.click("#pq-m-go")
+    page.locator("#pq-m-out details.pq-card").first.wait_for(timeout=30000)
+    text = page.inner_text("#pq-m-out")
+    assert "✔" in text and "丽水" not in text
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "ui-match.png"), full_page=True)
+    page.close()

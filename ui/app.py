@@ -217,7 +217,8 @@ def build(service: PolicyQA, password: str, feedback: FeedbackStore) -> gr.Block
               revenue: float | None, employees: float | None, categories: list[str]) -> str:
         profile = {
             "region": "" if not region or region == ALL else region, "types": types or [], "activities": activities or [],
-            "size": "" if not size or size == "不清楚" else size, "rd_ratio": rd_ratio, "revenue": revenue,
+            # An empty number field arrives as None or 0: both mean "not stated".
+            "size": "" if not size or size == "不清楚" else size, "rd_ratio": rd_ratio or None, "revenue": revenue or None,
             "employees": int(employees) if employees else None, "closed": True,
         }
         try:
@@ -312,9 +313,9 @@ def build(service: PolicyQA, password: str, feedback: FeedbackStore) -> gr.Block
                         m_acts = gr.CheckboxGroup(list(VOCABULARY["activities"]), label="正在开展的活动",
                                                   elem_id="pq-m-acts")
                         with gr.Row():
-                            m_rd = gr.Number(label="研发投入占营收比重（%）", minimum=0, maximum=100)
-                            m_rev = gr.Number(label="年营业收入（万元）", minimum=0)
-                            m_emp = gr.Number(label="员工人数", minimum=0, precision=0)
+                            m_rd = gr.Number(None, label="研发投入占营收比重（%）", minimum=0, maximum=100)
+                            m_rev = gr.Number(None, label="年营业收入（万元）", minimum=0)
+                            m_emp = gr.Number(None, label="员工人数", minimum=0, precision=0)
                         m_cats = gr.CheckboxGroup(list(VOCABULARY["categories"]), label="只看这些类别（不选则全部）")
                         m_btn = gr.Button("匹配政策", variant="primary", elem_id="pq-m-go")
                     with gr.Column(scale=3):
