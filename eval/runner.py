@@ -1,144 +1,219 @@
-"""`policyqa eval`: answers on a question set, graded, with a table and a JSON report.
+"""`policyqa eval`: answer a question set, grade every answer, print a table per
+question type, and write a JSON and a single-file HTML report; `--compare A.json
+B.json` shows what changed between two such reports.
 
-Sets: `sample` (the project's own questions over the sample corpus, eval/sets/) and
-`ncp` (the NCP policy QA benchmark from ../shared, when present): for NCP the figures
-are gold document cited, gold span contained in the answer, and character F1.
+Sets: `sample` (the project's own questions over the sample corpus, eval/sets/),
+`ncp` (the NCP policy QA benchmark from ../shared, when present, on its own index
+data/index-ncp), or a JSONL file in either format.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import random
-import re
-import resource
 import statistics
+import subprocess
 import sys
 import time
-import unicodedata
-from collections import Counter
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tqdm import tqdm
 
-from eval.answers import format_summary, grade, summarise
-from eval.retrieval import DEFAULT_BENCH
+from eval.answers import Graded, format_summary, grade, summarise
+from eval.compare import compare, format_comparison
+from eval.report import build_report, load_report, write_html, write_json
+from eval.retrieval import DEFAULT_BENCH, DEFAULT_DEPTH, distinct_documents, identical_documents, peak_rss_mb, read_jsonl
 from policyqa.app import App
 from policyqa.cli import add_llm_option
+from policyqa.errors import PolicyQAError
 from policyqa.settings import PROJECT_ROOT, Settings
 from policyqa.types import Answer
 
+if TYPE_CHECKING:
+    from rag.chain import AnswerChain
+
 SETS = {"sample": PROJECT_ROOT / "eval" / "sets" / "sample.jsonl"}
 NCP_INDEX = PROJECT_ROOT / "data" / "index-ncp"
+OUT_DIR = PROJECT_ROOT / "out" / "eval"
 
 
-def _norm(text: str) -> str:
-    text = unicodedata.normalize("NFKC", re.sub(r"\[\d+\]", "", text))
-    return re.sub(r"[\s，。、；：！？,.;:!?“”\"'（）()《》]", "", text)
+@dataclass(frozen=True)
+class EvalRun:
+    graded: tuple[Graded, ...]
+    first_token_ms: tuple[float, ...]  # per question: time to the first streamed text
+    seconds: float
 
 
-def char_f1(prediction: str, gold: str) -> float:
-    p, g = Counter(_norm(prediction)), Counter(_norm(gold))
-    common = sum((p & g).values())
-    if not common:
-        return 0.0
-    precision, recall = common / sum(p.values()), common / sum(g.values())
-    return 2 * precision * recall / (precision + recall)
+def as_question(row: Mapping) -> dict:
+    """A set line in the project's format; an NCP line (`docid`, `answer` span) is
+    turned into one: its gold span must be in the answer, its document cited."""
+    if not isinstance(row.get("question"), str) or "id" not in row:
+        raise PolicyQAError(f"a question line needs `id` and `question`: {dict(row)!r:.120}")
+    if "must" in row or "answer" not in row or "docid" not in row:
+        return dict(row)
+    return {"id": row["id"], "type": str(row.get("type") or "ncp"), "question": row["question"],
+            "span": row["answer"], "sources": [row["docid"]], "refuse": False}
 
 
-def grade_ncp(item: dict, answer: Answer) -> dict:
-    cited = {c.source for c in answer.citations}
-    return {
-        "id": item["id"], "question": item["question"], "answer": answer.text, "refused": answer.refused,
-        "gold": item["answer"], "gold_doc": item["docid"],
-        "cited_gold": item["docid"] in cited,
-        "span_contained": _norm(item["answer"]) in _norm(answer.text),
-        "char_f1": char_f1(answer.text, item["answer"]),
-        "latency_ms": answer.latency_ms,
-    }
+def load_set(name: str, bench: Path) -> tuple[list[dict], dict[str, str]]:
+    """The questions of a set, and the map of documents with identical text (NCP)."""
+    if name == "ncp":
+        qa, corpus = bench / "qa.jsonl", bench / "corpus.jsonl"
+        if not qa.is_file() or not corpus.is_file():
+            raise PolicyQAError(f"the NCP benchmark is not in {bench} (give its folder with --bench)")
+        return [as_question(r) for r in read_jsonl(qa)], identical_documents(corpus)
+    path = SETS.get(name, Path(name))
+    if not path.is_file():
+        raise PolicyQAError(f"no question set {name!r}: use sample, ncp or a JSONL file")
+    return [as_question(r) for r in read_jsonl(path)], {}
 
 
-def summarise_ncp(rows: list[dict]) -> dict[str, float]:
-    lat = sorted(r["latency_ms"] for r in rows)
-    return {
-        "n": len(rows),
-        "gold_doc_cited": statistics.fmean(r["cited_gold"] for r in rows),
-        "span_contained": statistics.fmean(r["span_contained"] for r in rows),
-        "char_f1": statistics.fmean(r["char_f1"] for r in rows),
-        "refused": statistics.fmean(r["refused"] for r in rows),
-        "latency_median_ms": statistics.median(lat),
-        "latency_p95_ms": lat[min(len(lat) - 1, int(round(0.95 * (len(lat) - 1))))],
-    }
+def fixed_sample(items: Sequence[dict], n: int, seed: int = 0) -> list[dict]:
+    """`n` questions spread over the question types (one of each type in turn, each
+    type in a seeded shuffled order), kept in set order: the same seed always gives
+    the same questions, and a small sample still has every type."""
+    if n <= 0 or n >= len(items):
+        return list(items)
+    rng = random.Random(seed)
+    by_type: dict[str, list[int]] = defaultdict(list)
+    for i, item in enumerate(items):
+        by_type[str(item.get("type") or "")].append(i)
+    queues = [rng.sample(idx, len(idx)) for _, idx in sorted(by_type.items())]
+    chosen: list[int] = []
+    while len(chosen) < n:
+        for q in queues:
+            if q and len(chosen) < n:
+                chosen.append(q.pop())
+    return [items[i] for i in sorted(chosen)]
 
 
-def _load(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-
-
-def cmd_eval(args: argparse.Namespace) -> int:
-    ncp = args.set == "ncp"
-    index = args.index or (NCP_INDEX if ncp else None)
-    settings = Settings.from_env(index_dir=index, llm=args.llm, min_evidence=args.min_evidence)
-    app = App(settings)
-    if ncp and not (index / "CURRENT").exists():
-        print(f"building the NCP index in {index} (first run only)", file=sys.stderr)
-        app.ingestor().run([args.bench / "corpus.jsonl"])
-    t0 = time.perf_counter()
-    chain = app.chain(args.llm)
-    load_s = time.perf_counter() - t0
-    items = _load(args.bench / "qa.jsonl") if ncp else _load(SETS.get(args.set, Path(args.set)))
-    if args.sample:
-        items = random.Random(args.seed).sample(items, min(args.sample, len(items)))
-    rows: list[dict] = []
-    graded = []
+def run_questions(chain: "AnswerChain", items: Iterable[dict], same_as: Mapping[str, str] | None = None,
+                  depth: int = DEFAULT_DEPTH, progress: bool | None = False, desc: str = "eval") -> EvalRun:
+    """Answer and grade every question. Retrieval rank is measured apart from the
+    answer (the standalone question, `depth` chunks, distinct documents), so the
+    answer's latency is the chain's alone."""
+    items = list(items)
+    graded: list[Graded] = []
     first_token: list[float] = []
-    for item in tqdm(items, desc=f"eval {args.set} ({chain.backend})", unit="q", disable=not sys.stderr.isatty()):
+    t0 = time.perf_counter()
+    for item in tqdm(items, desc=desc, unit="q", disable=None if progress is None else not progress):
         start = time.perf_counter()
-        answer = None
+        answer: Answer | None = None
+        first: float | None = None
         for event in chain.stream(item["question"], item.get("history") or []):
             if isinstance(event, Answer):
                 answer = event
-            elif not first_token or len(first_token) < len(rows) + 1:
-                first_token.append((time.perf_counter() - start) * 1000)
+            elif first is None:
+                first = (time.perf_counter() - start) * 1000
         assert answer is not None
-        if ncp:
-            rows.append(grade_ncp(item, answer))
-        else:
-            g = grade(item, answer)
-            graded.append(g)
-            rows.append(vars(g))
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    summary: dict = summarise_ncp(rows) if ncp else summarise(graded)
-    extra = {
-        "backend": chain.backend, "set": args.set, "questions": len(rows), "model_load_s": round(load_s, 2),
-        "first_token_median_ms": statistics.median(first_token) if first_token else None,
-        "peak_rss_mb": round(peak_mb, 1),
+        if first is not None:
+            first_token.append(first)
+        hits = chain.retriever.retrieve(answer.standalone_question or item["question"], k=depth)
+        ranking = distinct_documents([h.chunk.source for h in hits], same_as)
+        graded.append(grade(item, answer, ranking, same_as))
+    return EvalRun(tuple(graded), tuple(first_token), time.perf_counter() - t0)
+
+
+def _commit() -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=PROJECT_ROOT, capture_output=True,
+                             text=True, timeout=10)
+        return out.stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
+def _failure_line(g: Graded, width: int = 70) -> str:
+    answer = " ".join(g.answer.split())
+    answer = answer if len(answer) <= width else answer[:width] + "…"
+    return f"FAIL {g.id} ({g.type}): {g.question} -> {answer} ({g.reason})"
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    if args.compare:
+        return cmd_compare(args)
+    ncp = args.set == "ncp"
+    index = args.index or (NCP_INDEX if ncp else None)
+    items, same_as = load_set(args.set, args.bench)
+    settings = Settings.from_env(index_dir=index, llm=args.llm, min_evidence=args.min_evidence)
+    app = App(settings)
+    if ncp and not (settings.index_dir / "CURRENT").exists():
+        print(f"building the NCP index in {settings.index_dir} (first run only)", file=sys.stderr)
+        app.ingestor().run([args.bench / "corpus.jsonl"])
+    t0 = time.perf_counter()
+    chain = app.chain(args.llm)
+    chain.retriever.retrieve("预热", k=1)  # index and embedding model load outside the timings
+    load_s = time.perf_counter() - t0
+    items = fixed_sample(items, args.sample, args.seed)
+    set_name = args.set if args.set in ("ncp", *SETS) else Path(args.set).stem
+    result = run_questions(chain, items, same_as, progress=None if not args.quiet else False,
+                           desc=f"eval {set_name} ({chain.backend})")
+    summary = summarise(result.graded, k=args.k)
+    run = {
+        "set": set_name, "backend": chain.backend, "questions": len(result.graded),
+        "sample": args.sample or None, "seed": args.seed if args.sample else None,
+        "started": datetime.now(timezone.utc).isoformat(timespec="seconds"), "commit": _commit(),
+        "index": str(settings.index_dir), "embedding": settings.embedding, "k": args.k, "depth": DEFAULT_DEPTH,
+        "min_evidence": settings.min_evidence,
+        "llm_model": settings.model_path().name if chain.backend == "local" else
+        settings.openai_model if chain.backend == "openai" else "",
+        "llm_max_tokens": settings.llm_max_tokens if chain.backend != "extractive" else None,
+        "model_load_s": round(load_s, 2), "seconds": round(result.seconds, 1),
+        "first_token_median_ms": round(statistics.median(result.first_token_ms), 1) if result.first_token_ms else None,
+        "peak_rss_mb": round(peak_rss_mb(), 1),
     }
-    if ncp:
-        print("  ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in summary.items()))
-    else:
-        print(format_summary(summary))
-        for g in graded:
-            if not g.correct or not g.figures_ok:
-                print(f"FAIL {g.id}: {g.question} -> {g.answer[:80]!r} ({g.reason})")
-    print("  ".join(f"{k}={v}" for k, v in extra.items()))
+    print(format_summary(summary))
+    failures = [g for g in result.graded if not g.passed]
+    for g in failures[: args.show_failures]:
+        print(_failure_line(g))
+    if len(failures) > args.show_failures:
+        print(f"… and {len(failures) - args.show_failures} more failures in the HTML report")
+    print("  ".join(f"{k}={v}" for k, v in run.items() if k in (
+        "backend", "set", "questions", "seconds", "model_load_s", "first_token_median_ms", "peak_rss_mb")))
+    report = build_report(run, summary, result.graded)
+    out = args.out or OUT_DIR / f"{set_name}-{chain.backend}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
+    write_json(out / "report.json", report)
+    write_html(out / "report.html", report)
+    print(f"report: {out / 'report.json'}\nreport: {out / 'report.html'}")
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"summary": summary, "run": extra, "rows": rows}, ensure_ascii=False, indent=1),
-                             encoding="utf-8")
-        print(f"report: {args.json}", file=sys.stderr)
+        write_json(args.json, report)
+        print(f"report: {args.json}")
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    a_path, b_path = args.compare
+    try:
+        a, b = load_report(a_path), load_report(b_path)
+    except (OSError, ValueError) as exc:
+        raise PolicyQAError(str(exc)) from exc
+    print(format_comparison(compare(a, b, str(a_path), str(b_path)), all_metrics=args.all_metrics))
     return 0
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:  # type: ignore[type-arg]
-    p = subparsers.add_parser("eval", help="answer a question set and grade the answers")
-    p.add_argument("--set", default="sample", help="sample | ncp | path to a JSONL set")
+    p = subparsers.add_parser(
+        "eval", help="answer a question set, grade the answers, write JSON + HTML reports; or compare two reports"
+    )
+    p.add_argument("--set", default="sample", help="sample | ncp | path to a JSONL set (default: sample)")
     add_llm_option(p)
-    p.add_argument("--index", type=Path, help="index folder (ncp default: data/index-ncp)")
+    p.add_argument("--out", type=Path, help=f"report folder (default: {OUT_DIR}/SET-BACKEND-TIME)")
+    p.add_argument("--json", type=Path, help="also write the JSON report to this file")
+    p.add_argument("--index", type=Path, help="index folder (default: data/index; ncp: data/index-ncp)")
     p.add_argument("--bench", type=Path, default=DEFAULT_BENCH, help="NCP benchmark folder")
-    p.add_argument("--sample", type=int, default=0, help="a fixed random sample of N questions")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--sample", type=int, default=0, help="a fixed sample of N questions spread over the types")
+    p.add_argument("--seed", type=int, default=0, help="seed of --sample")
+    p.add_argument("--k", type=int, default=5, help="cut-off of retrieval recall@k (default: 5)")
     p.add_argument("--min-evidence", type=float, default=None, help="override the refusal threshold (for calibration)")
-    p.add_argument("--json", type=Path, help="write the full report here")
+    p.add_argument("--show-failures", type=int, default=20, metavar="N", help="failures printed in the terminal")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--compare", type=Path, nargs=2, metavar=("A.json", "B.json"),
+                   help="show what got better and worse from report A to report B, then exit")
+    p.add_argument("--all-metrics", action="store_true", help="with --compare: list unchanged metrics too")
     p.set_defaults(func=cmd_eval)
     return p
