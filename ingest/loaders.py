@@ -18,12 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import docx
-from bs4 import BeautifulSoup, NavigableString
+from bs4 import BeautifulSoup, CData, NavigableString, Tag
 from charset_normalizer import from_bytes
 from docx.table import Table
-from pypdf import PdfReader
-from pypdf.errors import DependencyError
 
+from ingest.pdf_worker import PdfLimits, PdfProblem, extract_pdf_pages
 from policyqa.errors import IngestError
 from policyqa.types import Page, RawDocument
 
@@ -41,8 +40,39 @@ _PLAUSIBLE_CHARS = re.compile(
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
 # Share of bad characters above which a text is treated as binary or garbled.
 _MAX_BAD_SHARE = 0.02
+# Share of undecodable bytes up to which a UTF-8/GB18030 file is read with
+# replacement characters instead of being handed to the charset detector.
+_MAX_REPLACED_SHARE = 0.01
 
-_NEEDS_CRYPTOGRAPHY = "encrypted PDF (AES) needs the 'cryptography' package to decrypt"
+# PDF text layers: replacement, private-use (both planes) and control characters
+# are what a font without a usable ToUnicode map extracts as. Symbol fonts map a
+# few bullets into the private-use area, so a small share is normal.
+_GARBLE_CHARS = re.compile(
+    "[\x00-\x08\x0e-\x1f\x7f-\x9f\ufffd\ue000-\uf8ff\U000f0000-\U0010ffff]"
+)
+_CJK_CHAR = re.compile("[\u3400-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f]")
+_MAX_GARBLED_SHARE = 0.05
+_PRIVATE_OR_REPLACEMENT = re.compile("[\ufffd\ue000-\uf8ff\U000f0000-\U0010ffff]")
+_NON_ASCII_VISIBLE = re.compile(r"[^\x00-\x7f\s]")
+# What a Chinese policy PDF is made of beyond ASCII: Latin-1 and Latin Extended-A,
+# Greek, general punctuation through dingbats (①, Ⅱ, ■, ★, arrows, maths), CJK
+# radicals, symbols, kana, enclosed and compatibility forms, ideographs, full-width
+# forms. Raw CIDs read as code points fall mostly outside it.
+_PDF_PLAUSIBLE = re.compile(
+    "[\u00a0-\u017f\u0370-\u03ff\u2000-\u27bf\u2e80-\u2fdf\u3000-\u33ff\u3400-\u4dbf"
+    "\u4e00-\u9fff\uf900-\ufaff\ufe10-\ufe6f\uff00-\uffef\U00020000-\U0002fa1f]"
+)
+_MAX_ODD_SHARE = 0.2
+# Accented Latin letters with no Chinese at all: GBK bytes read as Latin-1.
+_MAX_LATIN1_SHARE = 0.3
+_LATIN1_LETTER = re.compile("[\u00c0-\u00ff]")
+# Whitespace, except the control characters Python also counts as whitespace.
+_SPACE = re.compile(r"(?![\x1c-\x1f\x85])\s")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+# A 1,000-page Word document holds about 20 MB of XML; images are stored, not inflated much.
+_DOCX_MAX_UNPACKED = 256 * 1024 * 1024
+_DOCX_MAX_XML = 64 * 1024 * 1024
 
 _HTML_DROP = ("script", "style", "nav", "header", "footer", "noscript", "template", "head")
 # Elements that start a new line when rendered; inline ones (a, span, b ...) must
@@ -54,6 +84,7 @@ _HTML_BLOCKS = (
     "caption", "center",
 )
 _HTML_CELLS = ("td", "th")
+_HTML_SPACES = re.compile(r"\s+")
 _HTML_CHARSET = re.compile(rb"""charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
 # GB2312 and GBK pages routinely contain characters outside their declared
 # charset; GB18030 is a strict superset of both.
@@ -99,24 +130,34 @@ def iter_files(paths: Iterable[Path]) -> Iterator[Path]:
 # ---------------------------------------------------------------- entry point
 
 
-def load_file(path: Path, max_bytes: int) -> LoadResult:
-    """Load one file. Problems are returned as errors, never raised."""
+def load_file(path: Path, max_bytes: int, pdf: PdfLimits | None = None) -> LoadResult:
+    """Load one file. Problems are returned as errors, never raised. PDFs are
+    parsed in a child process bounded by `pdf` (default: the Settings defaults)."""
     path = Path(path)
     name = path.name or str(path)
     try:
         data = _read_checked(path, max_bytes)
-        suffix = path.suffix.lower()
+    except _Problem as problem:
+        return LoadResult((), (IngestError(name, str(problem)),))
+    return load_bytes(name, data, pdf, path=str(path))
+
+
+def load_bytes(name: str, data: bytes, pdf: PdfLimits | None = None, path: str = "") -> LoadResult:
+    """Load a file's bytes (the format comes from the suffix of `name`). Problems
+    are returned as errors naming `name`, never raised."""
+    suffix = Path(name).suffix.lower()
+    try:
         if suffix == ".jsonl":
-            return _load_jsonl(path, data)
-        text, pages, meta = _extract(suffix, data)
+            return _load_jsonl(name, path, data)
+        text, pages, meta = _extract(suffix, data, pdf or PdfLimits())
     except _Problem as problem:
         return LoadResult((), (IngestError(name, str(problem)),))
     doc = RawDocument(
         source=name,
-        text=text,
-        path=str(path),
+        text=_no_surrogates(text),
+        path=path,
         pages=pages,
-        meta=meta,
+        meta={k: _no_surrogates(v) for k, v in meta.items()},
         sha256=hashlib.sha256(data).hexdigest(),
     )
     return LoadResult((doc,), ())
@@ -159,11 +200,11 @@ def _read_checked(path: Path, max_bytes: int) -> bytes:
     return data
 
 
-def _extract(suffix: str, data: bytes) -> tuple[str, tuple[Page, ...], dict[str, str]]:
+def _extract(suffix: str, data: bytes, pdf: PdfLimits) -> tuple[str, tuple[Page, ...], dict[str, str]]:
     if suffix in (".txt", ".md"):
         return _require_text(_decode_text(data)), (), {}
     if suffix == ".pdf":
-        text, pages = _pdf_text(data)
+        text, pages = _pdf_text(data, pdf)
         return text, pages, {}
     if suffix == ".docx":
         return _docx_text(data), (), {}
@@ -193,7 +234,7 @@ def _decode_text(data: bytes, preferred: tuple[str, ...] = ()) -> str:
         candidates = ("utf-8-sig", *preferred, "gb18030")
     text = _try_decode(data, candidates)
     if text is None:
-        text = _guess_decode(data)
+        text = _nearly_decode(data, candidates) or _guess_decode(data)
     elif candidates[0] == "utf-8-sig" and not text.isascii():
         text = _prefer_gb18030_if_plausible(data, text)
     share = _bad_share(text)
@@ -211,6 +252,25 @@ def _try_decode(data: bytes, encodings: Iterable[str]) -> str | None:
         except (UnicodeDecodeError, LookupError):
             continue
     return None
+
+
+def _nearly_decode(data: bytes, encodings: tuple[str, ...]) -> str | None:
+    """A Chinese file with a few damaged bytes (a bad sector, a cut-and-join) is
+    still that encoding: decode it with replacement characters when they are rare,
+    rather than refusing the file or letting a detector guess a Western codepage."""
+    best: str | None = None
+    best_bad = 0
+    for encoding in encodings:
+        try:
+            text = data.decode(encoding, errors="replace")
+        except LookupError:
+            continue
+        bad = text.count("\ufffd")
+        if best is None or bad < best_bad:
+            best, best_bad = text, bad
+    if best is None or best_bad > _MAX_REPLACED_SHARE * len(best):
+        return None
+    return best
 
 
 def _prefer_gb18030_if_plausible(data: bytes, utf8_text: str) -> str:
@@ -257,34 +317,13 @@ def _require_text(text: str) -> str:
 # ---------------------------------------------------------------- PDF
 
 
-def _pdf_text(data: bytes) -> tuple[str, tuple[Page, ...]]:
-    # pypdf raises many exception types on malformed input, so catch broadly.
+def _pdf_text(data: bytes, limits: PdfLimits) -> tuple[str, tuple[Page, ...]]:
     try:
-        reader = PdfReader(io.BytesIO(data))
-        encrypted = reader.is_encrypted
-    except DependencyError:
-        raise _Problem(_NEEDS_CRYPTOGRAPHY) from None
-    except Exception as exc:
-        raise _Problem(f"corrupt PDF ({_describe(exc)})") from None
-    if encrypted:
-        # Many PDFs are encrypted only to restrict printing/copying, with an
-        # empty user password; those are readable.
-        try:
-            decrypted = reader.decrypt("")
-        except DependencyError:
-            raise _Problem(_NEEDS_CRYPTOGRAPHY) from None
-        except Exception:
-            decrypted = 0
-        if not decrypted:
-            raise _Problem("encrypted PDF (password required)")
-    try:
-        page_texts = [page.extract_text() or "" for page in reader.pages]
-    except Exception as exc:
-        raise _Problem(f"corrupt PDF (cannot extract text: {_describe(exc)})") from None
-    if not page_texts:
-        raise _Problem("corrupt PDF (no pages)")
+        page_texts = [_no_surrogates(t) for t in extract_pdf_pages(data, limits)]
+    except PdfProblem as problem:
+        raise _Problem(str(problem)) from None
     if not any(t.strip() for t in page_texts):
-        raise _Problem("no text layer; the PDF needs OCR")
+        raise _Problem("no text layer (scanned or image-only PDF); the PDF needs OCR")
 
     pages: list[Page] = []
     start = 0
@@ -292,10 +331,41 @@ def _pdf_text(data: bytes) -> tuple[str, tuple[Page, ...]]:
         pages.append(Page(number=number, start=start))
         start += len(page_text) + 1  # +1 for the "\n" joining pages
     text = "\n".join(page_texts)
-    # Fonts without a Unicode map extract as control-character soup.
-    if _bad_share(text) > _MAX_BAD_SHARE:
-        raise _Problem("text layer is garbled (font without a Unicode map); the PDF needs OCR")
+    garbled = _garbled_reason(text)
+    if garbled:
+        raise _Problem(garbled)
     return text, tuple(pages)
+
+
+def _garbled_reason(text: str) -> str | None:
+    """Why a PDF text layer is unusable, or None.
+
+    A font whose ToUnicode map is missing or broken extracts as replacement,
+    private-use or control characters; as raw CIDs read as code points, which land
+    in scripts a Chinese document never uses (Cyrillic, Arabic, Ethiopic …); or,
+    when GBK codes were mapped one to one onto Latin-1, as accented-letter soup with
+    no Chinese at all. Indexing that would put junk in front of every search."""
+    n = len(text) - len(_SPACE.findall(text))
+    if not n:
+        return None
+    bad = len(_GARBLE_CHARS.findall(text))
+    cjk = len(_CJK_CHAR.findall(text))
+    latin1 = len(_LATIN1_LETTER.findall(text))
+    non_ascii = len(_NON_ASCII_VISIBLE.findall(text))
+    odd = non_ascii - len(_PDF_PLAUSIBLE.findall(text)) - len(_PRIVATE_OR_REPLACEMENT.findall(text))
+    if (
+        bad / n > _MAX_GARBLED_SHARE
+        or odd / n > _MAX_ODD_SHARE
+        or (not cjk and latin1 / n > _MAX_LATIN1_SHARE)
+    ):
+        shares = [(bad, "replacement, private-use or control characters"), (odd, "symbols from unrelated scripts"),
+                  (latin1, "accented Latin letters")]
+        found = ", ".join(f"{k / n:.0%} {what}" for k, what in shares if k / n >= 0.005)
+        return (
+            f"text layer is garbled ({found}; {cjk / n:.0%} Chinese characters): "
+            "a font has a broken or missing Unicode map; the PDF needs OCR"
+        )
+    return None
 
 
 # ---------------------------------------------------------------- DOCX
@@ -304,8 +374,7 @@ def _pdf_text(data: bytes) -> tuple[str, tuple[Page, ...]]:
 def _docx_text(data: bytes) -> str:
     if data.startswith(b"\xd0\xcf\x11\xe0"):
         raise _Problem("this is an old binary Word .doc file, not .docx; save it as .docx")
-    if not zipfile.is_zipfile(io.BytesIO(data)):
-        raise _Problem("corrupt DOCX (not a zip archive)")
+    _check_unpacked_size(data)
     # python-docx raises KeyError, lxml and zip errors, among others, on damaged packages.
     try:
         document = docx.Document(io.BytesIO(data))
@@ -322,6 +391,28 @@ def _docx_text(data: bytes) -> str:
     if not text.strip():
         raise _Problem("DOCX has no text")
     return text
+
+
+def _check_unpacked_size(data: bytes) -> None:
+    """Refuse what is not a zip archive, and zip bombs: python-docx unpacks every part into memory and parses the XML with lxml, so a
+    small zip bomb could exhaust the ingest process. zipfile never inflates a member
+    beyond its declared size, so the declared sizes are a safe bound."""
+    # zipfile.is_zipfile is no guard: it raises BadZipFile itself on some damaged
+    # end records (found by fuzzing), so the archive is opened and errors caught.
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            infos = archive.infolist()
+    except zipfile.BadZipFile as exc:
+        raise _Problem(f"corrupt DOCX (not a zip archive: {exc})") from None
+    except Exception as exc:
+        raise _Problem(f"corrupt DOCX ({_describe(exc)})") from None
+    total = sum(i.file_size for i in infos)
+    xml = sum(i.file_size for i in infos if i.filename.endswith((".xml", ".rels")))
+    if total > _DOCX_MAX_UNPACKED or xml > _DOCX_MAX_XML:
+        raise _Problem(
+            f"DOCX unpacks to {_human(total)} ({_human(xml)} of XML), over the limit of "
+            f"{_human(_DOCX_MAX_UNPACKED)} ({_human(_DOCX_MAX_XML)} of XML); is it a zip bomb?"
+        )
 
 
 def _docx_table_lines(table: Table) -> list[str]:
@@ -350,21 +441,7 @@ def _html_text(data: bytes) -> tuple[str, dict[str, str]]:
         soup = BeautifulSoup(markup, "lxml")
         title_tag = soup.find("title")
         title = " ".join(title_tag.get_text().split()) if title_tag else ""
-        for tag in soup.find_all(_HTML_DROP):
-            tag.decompose()
-        # Source line breaks inside a text run render as spaces; only block
-        # elements and <br> make real line breaks. Comments etc. are left alone.
-        for string in soup.find_all(string=True):
-            if type(string) is NavigableString and string.find_parent("pre") is None:
-                string.replace_with(re.sub(r"\s+", " ", str(string)))
-        for br in soup.find_all("br"):
-            br.replace_with("\n")
-        for tag in soup.find_all(_HTML_CELLS):
-            tag.insert_after("\t")
-        for tag in soup.find_all(_HTML_BLOCKS):
-            tag.insert_before("\n")
-            tag.insert_after("\n")
-        raw = soup.get_text()
+        raw = _render_html(soup)
     except Exception as exc:
         raise _Problem(f"cannot parse HTML ({_describe(exc)})") from None
     lines = (line.strip() for line in raw.split("\n"))
@@ -372,6 +449,49 @@ def _html_text(data: bytes) -> tuple[str, dict[str, str]]:
     if not text:
         raise _Problem("HTML has no text (only markup or scripts)")
     return text, ({"title": title} if title else {})
+
+
+def _render_html(soup: BeautifulSoup) -> str:
+    """The page text as a browser lays it out: block elements and <br> break lines,
+    table cells end with a tab, source line breaks inside a text run are spaces
+    (except in <pre>), dropped elements (scripts, navigation …) and comments vanish.
+
+    One walk over the tree with an explicit stack: editing the tree instead
+    (decompose, insert_before, replace_with) costs a scan of the siblings per edit,
+    which made a page of 20,000 paragraphs take a minute, and recursion would
+    fail on deeply nested markup."""
+    parts: list[str] = []
+    # (node, depth of enclosing <pre> elements, closing?)
+    stack: list[tuple[object, int, bool]] = [(soup, 0, False)]
+    while stack:
+        node, in_pre, closing = stack.pop()
+        if isinstance(node, NavigableString):
+            # NavigableString and CData are text; comments, doctypes etc. are not.
+            if type(node) is NavigableString:
+                parts.append(str(node) if in_pre else _HTML_SPACES.sub(" ", node))
+            elif type(node) is CData:
+                parts.append(str(node))
+            continue
+        if not isinstance(node, Tag):
+            continue
+        name = node.name
+        if closing:
+            if name in _HTML_CELLS:
+                parts.append("\t")
+            elif name in _HTML_BLOCKS:
+                parts.append("\n")
+            continue
+        if name in _HTML_DROP:
+            continue
+        if name == "br":
+            parts.append("\n")
+            continue
+        if name in _HTML_BLOCKS:
+            parts.append("\n")
+        depth = in_pre + (name == "pre")
+        stack.append((node, depth, True))
+        stack.extend((child, depth, False) for child in reversed(node.contents))
+    return "".join(parts)
 
 
 def _declared_charset(data: bytes) -> tuple[str, ...]:
@@ -385,7 +505,7 @@ def _declared_charset(data: bytes) -> tuple[str, ...]:
 # ---------------------------------------------------------------- JSONL
 
 
-def _load_jsonl(path: Path, data: bytes) -> LoadResult:
+def _load_jsonl(name: str, path: str, data: bytes) -> LoadResult:
     """One document per line; a bad line is reported and the others still load."""
     text = _require_text(_decode_text(data))
     docs: list[RawDocument] = []
@@ -399,14 +519,14 @@ def _load_jsonl(path: Path, data: bytes) -> LoadResult:
             if docid in first_line:
                 raise _Problem(f"duplicate docid '{docid}' (first on line {first_line[docid]})")
         except _Problem as problem:
-            errors.append(IngestError(f"{path.name}:{lineno}", str(problem)))
+            errors.append(IngestError(f"{name}:{lineno}", str(problem)))
             continue
         first_line[docid] = lineno
         docs.append(
             RawDocument(
                 source=docid,
                 text=body,
-                path=str(path),
+                path=path,
                 meta=meta,
                 sha256=hashlib.sha256(body.encode("utf-8")).hexdigest(),
             )
@@ -419,6 +539,8 @@ def _parse_jsonl_line(line: str) -> tuple[str, str, dict[str, str]]:
         record = json.loads(line)
     except json.JSONDecodeError as exc:
         raise _Problem(f"invalid JSON ({exc.msg} at column {exc.colno})") from None
+    except RecursionError:
+        raise _Problem("invalid JSON (nested too deeply)") from None
     if not isinstance(record, dict):
         raise _Problem("line is not a JSON object")
     docid = record.get("docid")
@@ -439,11 +561,18 @@ def _parse_jsonl_line(line: str) -> tuple[str, str, dict[str, str]]:
         # json.dumps gives "true"/"3"/"1.5" for scalars, matching the file's spelling.
         shown = value if isinstance(value, str) else json.dumps(value)
         if shown.strip():
-            meta[key] = shown.strip()
-    return docid.strip(), body, meta
+            meta[_no_surrogates(key)] = _no_surrogates(shown.strip())
+    return _no_surrogates(docid.strip()), _no_surrogates(body), meta
 
 
 # ---------------------------------------------------------------- helpers
+
+
+def _no_surrogates(text: str) -> str:
+    """Lone UTF-16 surrogates (from `\\ud800` escapes in JSON or HTML, or broken PDF
+    fonts) cannot be written as UTF-8, so the index save would fail on them; they
+    become replacement characters, which the garbled-text checks count."""
+    return _SURROGATE.sub("\ufffd", text) if _SURROGATE.search(text) else text
 
 
 def _too_large(size: int, cap: int) -> str:

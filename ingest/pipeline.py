@@ -21,6 +21,7 @@ from ingest.chunker import chunk_document
 from ingest.document import build_document
 from ingest.embeddings import EmbeddingCache, encode_passages
 from ingest.loaders import iter_files, load_file
+from ingest.pdf_worker import PdfLimits
 from ingest.store import FaissBm25Store, FileRecord, IndexLock, current_generation
 from ingest.tokenize import TOKENIZER_VERSION, Tokenizer
 from rag.safety import injection_spans
@@ -95,10 +96,11 @@ class Ingestor:
             seen: dict[str, str] = {}
             bytes_read = 0
             max_bytes = int(self.settings.max_file_mb * 1024 * 1024)
+            pdf = PdfLimits(self.settings.pdf_timeout_s, self.settings.pdf_memory_mb, self.settings.pdf_max_pages)
             files = list(iter_files(paths))
             for path in tqdm(files, desc="reading", unit="file", disable=not show):
                 t0 = time.perf_counter()
-                result = load_file(path, max_bytes=max_bytes)
+                result = load_file(path, max_bytes=max_bytes, pdf=pdf)
                 timings["parse"] += time.perf_counter() - t0
                 skipped.extend(result.errors)
                 if result.documents:

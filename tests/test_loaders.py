@@ -169,7 +169,7 @@ def test_pdf_with_empty_user_password_loads(tmp_path: Path, make_pdf) -> None:
 def test_pdf_without_text_layer(tmp_path: Path, make_pdf) -> None:
     path = write(tmp_path, "scan.pdf", make_pdf([""]))
     err = only_error(load_file(path, CAP), "scan.pdf")
-    assert err.reason == "no text layer; the PDF needs OCR"
+    assert err.reason == "no text layer (scanned or image-only PDF); the PDF needs OCR"
 
 
 # ---------------------------------------------------------------- DOCX
