@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 
 from policyqa.errors import ConfigError
+from rag.figures import extract_figures
 from policyqa.types import Article, Chunk, Document
 
 __all__ = ["chunk_document", "heading_level", "heading_title"]
@@ -32,6 +33,8 @@ _LEVELS: list[tuple[re.Pattern[str], int]] = [
     (re.compile(rf"^第[{_CN_NUM}\d]{{1,4}}条"), 5),
     (re.compile(r"^[（(]\d{1,2}[）)]"), 6),
 ]
+# Characters after a cut point scanned for a figure that would straddle it.
+_FIGURE_REACH = 40
 _FREE_LEVEL = 9  # an unnumbered short heading line (web summaries)
 _MAJOR_LEVEL = 4  # `（一）` and above open a section: break sooner before them
 _SENT_END = "。！？；!?;"
@@ -109,7 +112,7 @@ def _split_long(text: str, seg: _Seg, max_size: int) -> list[_Seg]:
     while seg.end - a > max_size:
         window = text[a : a + max_size]
         cut = max((window.rfind(c) for c in "，,、；：:"), default=-1)
-        b = a + cut + 1 if cut >= max_size // 3 else a + max_size
+        b = a + cut + 1 if cut >= max_size // 3 else _hard_cut(text, a, max_size)
         e = b
         while e > a and text[e - 1].isspace():
             e -= 1
@@ -125,6 +128,25 @@ def _split_long(text: str, seg: _Seg, max_size: int) -> list[_Seg]:
     for piece in out[1:]:
         piece.major = False
     return out
+
+
+def _hard_cut(text: str, a: int, max_size: int) -> int:
+    """Where to cut a piece with no clause break in reach: after the last space (a
+    flattened table row), else at `max_size` but never inside a figure -- a figure
+    cut in two (`20|25年`, `1.2|万家`) is in no passage whole, so the answer's figure
+    check could never find it."""
+    window = text[a : a + max_size]
+    space = max(window.rfind(" "), window.rfind("\t"))
+    if space >= max_size // 3:
+        return a + space + 1
+    cut = a + max_size
+    for fig in extract_figures(text[a : cut + _FIGURE_REACH]):
+        start, end = a + fig.start, a + fig.end
+        if start < cut < end:
+            return start if start - a >= max(1, max_size // 3) else cut
+        if start >= cut:
+            break
+    return cut
 
 
 def _line_of(text: str, pos: int) -> str:

@@ -99,6 +99,7 @@ _FW_TRANSLATE = {0x3000: " ", 0xFF05: "%", 0xA0: " ", 0x2002: " ", 0x2003: " ", 
 _FW_TRANSLATE.update({c: chr(c - 0xFEE0) for c in range(0xFF10, 0xFF1A)})  # ０-９
 _FW_TRANSLATE.update({c: chr(c - 0xFEE0) for c in range(0xFF21, 0xFF3B)})  # Ａ-Ｚ
 _FW_TRANSLATE.update({c: chr(c - 0xFEE0) for c in range(0xFF41, 0xFF5B)})  # ａ-ｚ
+_FW_THOUSANDS = re.compile(r"(?<=[０-９])，(?=[０-９]{3}(?![０-９]))")
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
 
 
@@ -107,6 +108,9 @@ def _normalise_chars(text: str) -> str:
     text = re.sub("[\u2028\u2029\x0b\x0c\x85]", "\n", text)
     # web pages flattened to one line keep their paragraph indents: `。　　二、…`
     text = re.sub("(?<=\\S)[ \t\u00a0]*\u3000{2,}", "\n", text)
+    # １，２００ is 1,200: once the digits are ASCII, a full-width comma left between
+    # them would read as a list (1，200 = "1 and 200"), changing the figure.
+    text = _FW_THOUSANDS.sub(",", text)
     text = text.translate(_INVISIBLE).translate(_FW_TRANSLATE)
     text = re.sub(r"(?<=\d)．(?=\d)", ".", text)  # １．２万 -> 1.2万
     return text

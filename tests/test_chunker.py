@@ -14,6 +14,7 @@ from ingest.document import build_document
 from policyqa.errors import ConfigError
 from policyqa.settings import SAMPLE_CORPUS
 from policyqa.types import Article, Chunk, DocMeta, Document, Page, RawDocument
+from rag.figures import extract_figures
 
 from tests.support.corpus import ALL, BRIEF, LISHUI, NEWSPAPER, REPLY, SHAOXING  # noqa: F401
 
@@ -309,3 +310,51 @@ def test_chunker_on_arbitrary_documents(text: str, cuts: list[int], sizes: tuple
     for c in cs:
         art = next(a for a in arts if a.start <= c.start < a.end)
         assert c.region == art.region and c.title == art.title
+
+
+_FIGURE_PIECES = ["科技", "创新", "产业", "企业", " ", "2025年", "67.5%", "1.2万家", "5000家", "12535家", "450亿元",
+                  "3.3%左右", "0571-87054045", "，", "。", "\n"]
+
+
+@settings(max_examples=250, deadline=None)
+@given(st.lists(st.sampled_from(_FIGURE_PIECES), min_size=1, max_size=300).map("".join), st.integers(20, 200))
+def test_every_figure_lies_whole_in_some_chunk(text: str, size: int) -> None:
+    """A figure cut between two chunks is in no passage whole, so the answer's figure
+    check could never confirm it; long runs without a clause break are cut beside
+    figures, never through them."""
+    if not text.strip():
+        return
+    d = build_document(RawDocument(source="f.txt", text=text))
+    cs = chunk_document(d, size, size + 20, min(20, size - 1))
+    check_invariants(d, cs, size + 20)
+    for f in extract_figures(d.text):
+        assert any(c.start <= f.start and f.end <= c.end for c in cs), (f.text, size)
+
+
+def test_flattened_table_row_is_cut_at_spaces_not_inside_numbers() -> None:
+    row = " ".join(f"{2000 + i}年{i * 137}家" for i in range(120))  # one long line, no punctuation
+    d = Document("d", "s", row, DocMeta(), (Article(0, len(row), ""),))
+    cs = chunk_document(d, size=100, max_size=120, overlap=20)
+    check_invariants(d, cs, 120)
+    assert all(re.fullmatch(r"\d{4}年\d+家( \d{4}年\d+家)*", c.text) for c in cs)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_TEXT, min_size=1, max_size=5), _sizes())
+def test_chunk_pages_follow_offsets(pages: list[str], sizes: tuple[int, int, int]) -> None:
+    """Each chunk carries the number of the page its first character is on."""
+    text = "\n".join(pages)
+    if not text.strip():
+        return
+    starts = [sum(len(p) + 1 for p in pages[:k]) for k in range(len(pages))]
+    raw = RawDocument(source="p.pdf", text=text, pages=tuple(Page(k + 1, s) for k, s in enumerate(starts)))
+    try:
+        d = build_document(raw)
+    except Exception as exc:  # only an empty document may be refused
+        assert "清洗后" in str(exc)
+        return
+    cs = chunk_document(d, *sizes)
+    check_invariants(d, cs, sizes[1])
+    for c in cs:
+        on = [p.number for p in d.pages if p.start <= c.start]
+        assert c.page == (on[-1] if on else d.pages[0].number)

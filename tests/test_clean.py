@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ingest.clean import clean_text, sharing_site_title
+from rag.figures import extract_figures, normalise
 from policyqa.settings import SAMPLE_CORPUS
 from policyqa.types import Page
 
@@ -194,6 +195,8 @@ def test_every_chinese_character_survives(name: str) -> None:
         ("ＡＩ大模型　应用", "AI大模型应用"),
         ("企业,政府;高校:院所", "企业，政府；高校：院所"),
         ("共1,200家企业", "共1,200家企业"),
+        ("投入１，２００亿元", "投入1,200亿元"),  # a full-width thousands comma is kept a thousands comma
+        ("第１，２，３条", "第1，2，3条"),
         ("比重达65%,高新技术", "比重达65%，高新技术"),
         ("Note: see a,b;c", "Note: see a,b;c"),
         ("(一)实施行动", "（一）实施行动"),
@@ -306,3 +309,57 @@ def test_clean_is_idempotent_on_its_output_shape(text: str) -> None:
     out = clean_text(text)[0]
     assert out == out.strip()
     assert "\n\n\n" not in out
+
+
+# Figures as the answer check reads them: a phrase, a figure written any way the
+# sources write it (full-width, spaced, Chinese numerals, ranges, codes), a phrase,
+# a separator (which may be a line break or a heading).
+_WORDS = ["全省", "新认定", "高新技术企业", "研发投入", "增长", "占比", "达到", "超过", "以上", "左右", "约", "MaaS",
+          "(全省)", "（试行）"]
+_FIGURES = ["5000家", "1.2万家", "67.5%", "１２．５％", "１，２００亿元", "2025年", "2025 年", "3月11日", "1-2个",
+            "450 亿元", "4.5%以上", "百分之十五", "一万二千人", "浙科发〔2025〕1号", "(2025)12号", "第3届",
+            "0571-87054045", "2025-03-11", "1,200家", "3.3% 左右", "２０２５年", "二〇二五年", "1 200家",
+            "12,535 家", "１．２万家", "50 万元", "1‰"]
+_GAPS = ["", " ", "  ", "\u3000", "\t"]
+_SEPARATORS = ["，", "。", "；", "、", "：", ",", ";", ":", " ", "\n", "。\n\n", "\n一、", "\n（二）"]
+_FIGURE_TEXT = st.lists(
+    st.tuples(*(st.sampled_from(x) for x in (_WORDS, _GAPS, _FIGURES, _GAPS, _WORDS, _SEPARATORS))).map("".join),
+    max_size=12,
+).map("".join)
+
+
+def _figure_keys(text: str) -> list[tuple[float, str]]:
+    return [normalise(f) for f in extract_figures(text)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(_FIGURE_TEXT)
+def test_figures_survive_cleaning(text: str) -> None:
+    """Every figure of the source reads the same (value and unit) after cleaning:
+    the figure check compares answers with cleaned passages."""
+    assert _figure_keys(clean_text(text)[0]) == _figure_keys(text)
+
+
+_PAGE = st.lists(st.sampled_from(["当前位置：首页", "第 3 页 共 10 页", "浏览次数：5"]) | _MIXED, max_size=4).map("\n".join)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_PAGE, min_size=1, max_size=5))
+def test_page_starts_point_at_each_page_s_cleaned_text(pages: list[str]) -> None:
+    """A PDF's page starts, mapped through cleaning, point at the first character of
+    that page's own cleaned text; an emptied page starts where the next text does."""
+    text = "\n".join(pages)
+    starts = [sum(len(p) + 1 for p in pages[:k]) for k in range(len(pages))]
+    out, mapped = clean_text(text, tuple(Page(k + 1, s) for k, s in enumerate(starts)))
+    assert [p.number for p in mapped] == list(range(1, len(pages) + 1))
+    assert [p.start for p in mapped] == sorted(p.start for p in mapped)
+    for k, page in enumerate(mapped):
+        assert 0 <= page.start <= len(out)
+        end = starts[k + 1] if k + 1 < len(starts) else len(text)
+        own = clean_text(text[starts[k] : end])[0]
+        if own:
+            assert page.start == 0 or out[page.start - 1] == "\n"
+            assert out[page.start :].startswith(own)
+        else:
+            later = [p.start for p in mapped[k + 1 :]]
+            assert page.start == (later[0] if later else len(out))
