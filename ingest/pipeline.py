@@ -25,6 +25,7 @@ from ingest.pdf_worker import PdfLimits
 from ingest.store import FaissBm25Store, FileRecord, IndexLock, current_generation
 from ingest.tokenize import TOKENIZER_VERSION, Tokenizer
 from rag.safety import injection_spans
+from rag.targets import TargetRecord, document_targets, read_targets_file, save_targets, targets_from_chunks
 from policyqa.errors import IngestError, PolicyQAError
 from policyqa.settings import Settings
 from policyqa.types import Chunk, Document
@@ -41,6 +42,7 @@ class IngestReport:
     chunks_encoded: int = 0  # chunks that needed the model (the rest came from the cache)
     total_documents: int = 0
     total_chunks: int = 0
+    total_targets: int = 0  # target and reported-figure records (policyqa targets)
     bytes_read: int = 0
     seconds: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)
@@ -50,7 +52,8 @@ class IngestReport:
             f"documents: {len(self.added)} added, {len(self.replaced)} replaced, "
             f"{len(self.unchanged)} unchanged, {len(self.skipped)} skipped",
             f"chunks: {self.chunks_added} added ({self.chunks_encoded} encoded); "
-            f"index now holds {self.total_documents} documents, {self.total_chunks} chunks",
+            f"index now holds {self.total_documents} documents, {self.total_chunks} chunks, "
+            f"{self.total_targets} target/figure records",
             f"time: {self.seconds:.1f}s ("
             + ", ".join(f"{k} {v:.1f}s" for k, v in self.timings.items())
             + ")",
@@ -93,6 +96,7 @@ class Ingestor:
             skipped: list[IngestError] = []
             warnings: list[IngestError] = []
             pending: list[tuple[Document, list[Chunk]]] = []
+            fresh: dict[str, list[TargetRecord]] = {}  # target records of the documents read now
             seen: dict[str, str] = {}
             bytes_read = 0
             max_bytes = int(self.settings.max_file_mb * 1024 * 1024)
@@ -135,6 +139,9 @@ class Ingestor:
                         warnings.append(IngestError(raw.source, (
                             f"{len(suspicious)} instruction-like passage(s), e.g. {doc.text[a:b][:40]!r} "
                             "(possible prompt injection); indexed as content, never followed as instructions")))
+                    t0 = time.perf_counter()
+                    fresh[raw.source] = document_targets(doc, chunks)
+                    timings["targets"] += time.perf_counter() - t0
                     pending.append((doc, chunks))
                     (replaced if old is not None else added).append(raw.source)
 
@@ -159,10 +166,14 @@ class Ingestor:
                 offset += n
             timings["tokenize"] += time.perf_counter() - t0
             t0 = time.perf_counter()
+            previous = read_targets_file(current_generation(self.settings.index_dir))
             if pending or rebuild or current_generation(self.settings.index_dir) is None:
                 store.save(self.settings.index_dir)
                 cache.save()
             timings["index"] += time.perf_counter() - t0
+            t0 = time.perf_counter()
+            total_targets = _save_targets(self.settings.index_dir, store, fresh, {} if rebuild else previous)
+            timings["targets"] += time.perf_counter() - t0
 
         return IngestReport(
             added=tuple(added),
@@ -174,6 +185,7 @@ class Ingestor:
             chunks_encoded=encoded,
             total_documents=len(store.files()),
             total_chunks=len(store),
+            total_targets=total_targets,
             bytes_read=bytes_read,
             seconds=time.perf_counter() - started,
             timings=dict(timings),
@@ -190,8 +202,35 @@ def remove_sources(settings: Settings, emb: Embeddings, sources: Iterable[str]) 
         if missing:
             raise PolicyQAError(f"not in the index: {', '.join(missing)} (see `policyqa docs`)")
         removed = {s: store.delete(s) for s in sources}
+        previous = read_targets_file(current_generation(settings.index_dir))
         store.save(settings.index_dir)
+        _save_targets(settings.index_dir, store, {}, previous)
     return removed
+
+
+def _save_targets(index_dir: Path, store: FaissBm25Store, fresh: dict[str, list[TargetRecord]],
+                  previous: dict[str, tuple[str, list[TargetRecord]]]) -> int:
+    """Write the target records of every indexed document into the current generation:
+    those just extracted, those of unchanged documents carried over from the previous
+    generation, and, for an index made before records were kept, those rebuilt from
+    its chunks. Returns how many records the index holds."""
+    gen = current_generation(index_dir)
+    if gen is None:
+        return 0
+    files = store.files()
+    kept: dict[str, tuple[str, list[TargetRecord]]] = {}
+    for source, record in files.items():
+        if source in fresh:
+            kept[source] = (record.sha256, fresh[source])
+        elif source in previous and previous[source][0] == record.sha256:
+            kept[source] = previous[source]
+    missing = set(files) - set(kept)
+    if missing:
+        rebuilt = targets_from_chunks(c for c in store.chunks() if c.source in missing)
+        kept.update({s: (files[s].sha256, rebuilt.get(s, [])) for s in missing})
+    if read_targets_file(gen) != kept:
+        save_targets(gen, kept)
+    return sum(len(recs) for _, recs in kept.values())
 
 
 def _record(doc: Document, n: int) -> FileRecord:

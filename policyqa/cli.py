@@ -316,6 +316,10 @@ def build_parser() -> argparse.ArgumentParser:
     from policyqa.match_cli import add_parser as add_match
 
     add_match(sub)
+
+    from policyqa.targets_cli import add_parser as add_targets
+
+    add_targets(sub)
     return parser
 
 

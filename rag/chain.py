@@ -21,7 +21,7 @@ from langchain_core.runnables import RunnableLambda
 
 from ingest.tokenize import Tokenizer
 from policyqa.settings import Settings
-from policyqa.types import Answer, Filters, Hit
+from policyqa.types import Answer, Chunk, Citation, Filters, Hit
 from rag.condense import Condenser
 from rag.evidence import (
     EvidenceScorer,
@@ -45,6 +45,7 @@ from rag.evidence import (
 from rag.prompting import PROMPT, REFUSAL_PREFIX, format_passages
 from rag.retriever import HybridRetriever
 from rag.figures import extract_figures, supported
+from rag.targets import TargetMatch, TargetRecord, best_match, load_targets
 from rag.verify import REPLACED_NOTE, Claim, Verifier
 
 _COMPARE = re.compile(r"分别|对比|比较|相比|各是|各自|各提出|和|与|及|、")
@@ -85,6 +86,7 @@ class Prepared:
     best: tuple[Scored, ...]  # evidence sentences, best first (one per place for comparisons)
     refusal: str  # non-empty: refuse with this text
     compare: bool = False  # a comparison: one evidence sentence per side
+    sides: tuple[Side, ...] = ()
 
 
 class AnswerChain:
@@ -97,6 +99,7 @@ class AnswerChain:
         self.scorer = EvidenceScorer(tokenizer)
         self.verifier = Verifier()
         self.generate = (PROMPT | llm | StrOutputParser()) if llm is not None else None
+        self._chunk_ids: tuple[int, dict[str, Chunk]] = (-1, {})
 
     # -- public ---------------------------------------------------------------------
     def stream(self, question: str, history: History = (), filters: Filters | None = None) -> Iterator[str | Answer]:
@@ -104,7 +107,11 @@ class AnswerChain:
         The final Answer's text supersedes the deltas (sentences may be replaced)."""
         t0 = time.perf_counter()
         prep = self.prepare.invoke({"question": question, "history": history, "filters": filters})
-        if prep.refusal:
+        from_targets = self._from_targets(prep, filters)
+        if from_targets is not None:
+            answer = from_targets
+            yield answer.text
+        elif prep.refusal:
             answer = self._refuse(prep)
             yield answer.text
         elif self.generate is None or prep.compare:
@@ -172,7 +179,7 @@ class AnswerChain:
 
     def _gate(self, inp: dict) -> Prepared:
         q, hits, sides = inp["standalone"], tuple(inp["hits"]), inp["sides"]
-        base = Prepared(inp["question"], q, hits, (), "")
+        base = Prepared(inp["question"], q, hits, (), "", sides=tuple(sides))
         if not hits:
             return replace(base, refusal=f"{REFUSAL_PREFIX}相关内容。")
         absent = missing_place(q, hits)
@@ -280,6 +287,103 @@ class AnswerChain:
         notes = (REPLACED_NOTE,) if replaced else ()
         return Answer(prep.question, text, citations, standalone_question=prep.standalone,
                       notes=notes, backend=self.backend)
+
+    # -- target figures (指标库) --------------------------------------------------------
+    def _from_targets(self, prep: Prepared, filters: Filters | None) -> Answer | None:
+        """A comparison answered as a table of target records, one row a side, every
+        cell cited; with the extractive backend, a figure question answered by the
+        target record that states it. None when the records do not clearly answer."""
+        if filters is not None and not filters.is_empty():
+            return None  # the records are not filtered the way retrieval is
+        if len(prep.sides) > 1:
+            return self._compare_targets(prep)
+        if self.generate is None and not prep.refusal and needs_figure(prep.standalone):
+            return self._figure_target(prep)
+        return None
+
+    def _records(self) -> list[TargetRecord]:
+        return load_targets(self.retriever.store, self.settings.index_dir)
+
+    def _match(self, q: str, side: Side, places: Sequence[str]) -> TargetMatch | None:
+        place = side.place or (places[0] if len(places) == 1 and not side.scope else "")
+        scope = side.scope or ("" if place else question_scope(q))
+        years = {side.year} if side.year else question_years(q)
+        return best_match(q, self._records(), place=place, scope=scope, years=years, units=expected_units(q),
+                          places=places)
+
+    def _figure_target(self, prep: Prepared) -> Answer | None:
+        q = prep.standalone
+        places = question_places(q)
+        if len(places) > 1:
+            return None
+        m = self._match(q, Side(), places)
+        # A single answer must name the indicator the question names, nearly word for word.
+        if m is None or m.question_share < 0.8 or m.indicator_share < 0.5:
+            return None
+        best = m.records[0]
+        citations = [c for n, r in enumerate(m.records, 1) if (c := self._citation(r, n)) is not None]
+        marks = "".join(f"[{c.n}]" for c in citations)
+        what = "目标" if best.kind == "target" else ""
+        text = f"{best.region}{best.indicator}{what}：{best.value_text}{marks}。"
+        return Answer(prep.question, text, tuple(citations), standalone_question=prep.standalone, backend=self.backend)
+
+    def _compare_targets(self, prep: Prepared) -> Answer | None:
+        q = prep.standalone
+        places = question_places(q)
+        matches = [self._match(q, side, places) for side in prep.sides]
+        if any(m is None for m in matches):
+            return None
+        firsts = [m.records[0] for m in matches if m is not None]
+        if len({(r.source, r.start) for r in firsts}) < len(firsts):
+            return None  # one statement answers two sides: it answers neither
+        by_year = any(side.year for side in prep.sides)
+        lines = ["按文件原文对比如下（表中每个数字都引自所注出处）：", "",
+                 f"| {'年份' if by_year else '地区'} | 指标 | {'目标值' if firsts[0].kind == 'target' else '数值'} |",
+                 "| --- | --- | --- |"]
+        citations: list[Citation] = []
+        for side, m in zip(prep.sides, matches):
+            assert m is not None
+            best = m.records[0]
+            row = []
+            for r in m.records:
+                c = self._citation(r, len(citations) + 1, year=side.year)
+                if c is None:
+                    return None  # a year label must stand in its quote
+                citations.append(c)
+                row.append(c)
+            marks = "".join(f"[{c.n}]" for c in row)
+            label = side.label if side.place or side.year else (best.region or side.label)
+            if side.scope and best.region:
+                label = f"{best.region}（{side.label}）"
+            lines.append(f"| {label} | {best.indicator}{marks} | {best.value_text}{marks} |")
+        return Answer(prep.question, "\n".join(lines), tuple(citations), standalone_question=prep.standalone,
+                      backend=self.backend)
+
+    def _chunk(self, chunk_id: str) -> Chunk | None:
+        store = self.retriever.store
+        if self._chunk_ids[0] != len(store):
+            self._chunk_ids = (len(store), {c.chunk_id: c for c in store.chunks()})
+        return self._chunk_ids[1].get(chunk_id)
+
+    def _citation(self, r: TargetRecord, n: int, year: str = "") -> Citation | None:
+        """A record's source span as a citation; with `year`, widened back to where its
+        sentence names that year (2024年，规上企业技术改造覆盖率达到85%)."""
+        start = r.start
+        if year:
+            chunk = self._chunk(r.chunk_id)
+            if chunk is None:
+                return None
+            head = chunk.text[: r.start - chunk.start]
+            cut = max(head.rfind(ch) for ch in "。；！？\n") + 1
+            at = head.rfind(f"{year}年", cut)
+            if at < 0:
+                return None
+            start = chunk.start + at
+            quote = chunk.text[at : r.end - chunk.start]
+        else:
+            quote = r.quote
+        return Citation(n=n, source=r.source, title=r.title, quote=quote, heading_path=r.heading_path, page=r.page,
+                        start=start, end=r.end, chunk_id=r.chunk_id)
 
     def _refuse(self, prep: Prepared) -> Answer:
         return Answer(prep.question, prep.refusal, (), refused=True, standalone_question=prep.standalone,
