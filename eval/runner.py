@@ -121,7 +121,7 @@ def run_questions(chain: "AnswerChain", items: Iterable[dict], same_as: Mapping[
 
 def _commit() -> str:
     try:
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=PROJECT_ROOT, capture_output=True,
+        out = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=PROJECT_ROOT, capture_output=True,
                              text=True, timeout=10)
         return out.stdout.strip()
     except (OSError, subprocess.SubprocessError):
