@@ -16,7 +16,9 @@ from rag.safety import injection_spans, redact_instructions
 
 _MARKER = re.compile(r"\s*[\[【［]\s*(\d{1,2})(?:\s*[,，、]\s*(\d{1,2}))*\s*[\]】］]")
 _MARKER_NUMS = re.compile(r"\d{1,2}")
-_ANSWER_SENT = re.compile(r"[^。！？!?\n]*(?:[。！？!?]+(?:\s*[\[【［][\d,，、\s]+[\]】］])*|\n|$)")
+# A sentence ends at its final punctuation, any closing quotes or brackets after it
+# (…。”[1]), and the markers that follow.
+_ANSWER_SENT = re.compile(r"[^。！？!?\n]*(?:[。！？!?]+[”’」』）)]*(?:\s*[\[【［][\d,，、\s]+[\]】］])*|\n|$)")
 
 REPLACED_NOTE = "部分句子中的数字无法在所引原文中核实，已替换为原文摘录。"
 

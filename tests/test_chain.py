@@ -168,3 +168,10 @@ def test_ask_batch_contract(settings: Settings, tmp_path: Path, monkeypatch: pyt
     assert "5000家" in rows[0]["answer"] and rows[0]["citations"]
     assert "1.2万家" in rows[1]["answer"]
     assert rows[2]["refused"] and rows[2]["citations"] == []
+
+
+def test_a_marker_after_a_closing_quote_stays_with_its_sentence() -> None:
+    from rag.verify import parse_claims
+
+    claims = parse_claims("通知指出：“出台十条措施。”[1]另有4类。[2]", 2)
+    assert [(c.text, c.refs) for c in claims] == [("通知指出：“出台十条措施。”", (1,)), ("另有4类。", (2,))]
