@@ -9,10 +9,16 @@ On disk an index folder holds generations and a pointer file:
     index/gen-…/chunks.jsonl    one Chunk per line (JSON, never pickle)
     index/gen-…/tokens.jsonl    BM25 tokens per chunk, so a rebuild needs no jieba
     index/gen-…/vectors.npy     float32 matrix, row i = chunk i
+    index/gen-…/dense.faiss     the HNSW graph, only when the index is approximate
     index/gen-…/bm25/           bm25s arrays (numpy, allow_pickle=False) and JSON
 
 A save writes a new generation, fsyncs it, then swaps CURRENT with os.replace, so
 a crash at any point leaves the previous generation loadable.
+
+The dense index is exact (flat inner product) up to `ann_threshold` chunks and HNSW
+above it (`Settings.ann_threshold`, measured by `policyqa bench`). A flat index is
+rebuilt from vectors.npy in a moment, so it is never saved; an HNSW graph over a
+million chunks takes minutes to build, so it is saved with its generation.
 """
 
 from __future__ import annotations
@@ -34,11 +40,21 @@ import faiss
 import numpy as np
 
 from policyqa.errors import IndexLockedError, IndexStoreError
+from policyqa.settings import Settings
 from policyqa.types import Chunk, Filters
 
 FORMAT_VERSION = 1
 POINTER = "CURRENT"
 REBUILD_HINT = "rebuild it with `policyqa ingest --rebuild [PATH ...] --index {dir}`"
+DENSE_FILE = "dense.faiss"
+# HNSW parameters, chosen with `policyqa bench` (synthetic corpora up to 1M chunks,
+# e5-small vectors): see eval/bench.py for the recall and latency they gave.
+HNSW_M = 32
+HNSW_EF_CONSTRUCTION = 64
+HNSW_EF_SEARCH = 256  # recall@10 0.988 at 100k chunks; about 0.5 ms a query, small next to BM25
+# Below this share of allowed chunks a filtered search scores the allowed rows
+# exactly: HNSW walks its graph through disallowed nodes and can return fewer than k.
+EXACT_FILTER_SHARE = 0.2
 
 
 @dataclass(frozen=True)
@@ -74,10 +90,11 @@ class Store(Protocol):
 
 
 class FaissBm25Store:
-    def __init__(self, model: str, dim: int, tokenizer: str = "") -> None:
+    def __init__(self, model: str, dim: int, tokenizer: str = "", ann_threshold: int = Settings.ann_threshold) -> None:
         self.model = model
         self.dim = dim
         self.tokenizer = tokenizer  # the token scheme the BM25 tokens were made with
+        self.ann_threshold = ann_threshold  # above this many chunks the dense index is HNSW
         self._chunks: list[Chunk] = []
         self._tokens: list[list[str]] = []
         self._vectors = np.zeros((0, dim), dtype=np.float32)
@@ -138,12 +155,14 @@ class FaissBm25Store:
             return None
         return np.fromiter((filters.accepts(c) for c in self._chunks), dtype=bool, count=len(self._chunks))
 
+    def approximate(self) -> bool:
+        """Whether the dense index is HNSW (above the threshold) rather than flat."""
+        return len(self._chunks) > self.ann_threshold
+
     def _dense(self) -> faiss.Index:
-        if self._faiss is None:
-            index = faiss.IndexFlatIP(self.dim)
-            if len(self._vectors):
-                index.add(np.ascontiguousarray(self._vectors))
-            self._faiss = index
+        # The threshold may have been set after a load, so the kind is checked too.
+        if self._faiss is None or isinstance(self._faiss, faiss.IndexHNSWFlat) != self.approximate():
+            self._faiss = build_dense_index(self._vectors, self.approximate())
         return self._faiss
 
     def dense_search(self, query: np.ndarray, k: int, filters: Filters | None = None) -> list[tuple[int, float]]:
@@ -156,7 +175,15 @@ class FaissBm25Store:
             ids = np.flatnonzero(allowed).astype(np.int64)
             if not len(ids):
                 return []
-            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(ids))
+            share = len(ids) / len(self._chunks)
+            if self.approximate() and share < EXACT_FILTER_SHARE:
+                return _exact_top(self._vectors, ids, q[0], k)
+            sel = faiss.IDSelectorBatch(ids)
+            if self.approximate():
+                # Disallowed nodes fill HNSW's candidate list; a wider search makes up for them.
+                params = faiss.SearchParametersHNSW(sel=sel, efSearch=int(max(k, HNSW_EF_SEARCH) / share))
+            else:
+                params = faiss.SearchParameters(sel=sel)
         k = min(k, len(self._chunks))
         scores, ids = self._dense().search(q, k, params=params)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
@@ -192,6 +219,7 @@ class FaissBm25Store:
             "dimension": self.dim,
             "tokenizer": self.tokenizer,
             "chunk_count": len(self._chunks),
+            "dense_index": "hnsw" if self.approximate() else "flat",
             "files": {s: dataclasses.asdict(r) for s, r in sorted(self._files.items())},
         }
 
@@ -208,8 +236,12 @@ class FaissBm25Store:
                 np.save(f, self._vectors, allow_pickle=False)
             if self._chunks:
                 self._keyword().save(str(tmp / "bm25"), show_progress=False)
+            checked = ["chunks.jsonl", "tokens.jsonl", "vectors.npy"]
+            if self.approximate():
+                faiss.write_index(self._dense(), str(tmp / DENSE_FILE))
+                checked.append(DENSE_FILE)
             manifest = self.manifest()
-            manifest["checksums"] = {n: _sha256_file(tmp / n) for n in ("chunks.jsonl", "tokens.jsonl", "vectors.npy")}
+            manifest["checksums"] = {n: _sha256_file(tmp / n) for n in checked}
             (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
             _fsync_tree(tmp)
             os.replace(tmp, index_dir / name)
@@ -228,7 +260,7 @@ class FaissBm25Store:
 
     @classmethod
     def load(cls, index_dir: Path, model: str | None = None, dim: int | None = None,
-             tokenizer: str | None = None) -> "FaissBm25Store":
+             tokenizer: str | None = None, ann_threshold: int = Settings.ann_threshold) -> "FaissBm25Store":
         gen = current_generation(index_dir)
         if gen is None:
             raise IndexStoreError(f"no index in {index_dir}; build one with `policyqa ingest --index {index_dir}`")
@@ -254,7 +286,7 @@ class FaissBm25Store:
         for name, digest in manifest.get("checksums", {}).items():
             if _sha256_file(gen / name) != digest:
                 raise IndexStoreError(f"index file {gen / name} is damaged (checksum mismatch); {hint}")
-        store = cls(manifest["embedding_model"], int(manifest["dimension"]), manifest.get("tokenizer", ""))
+        store = cls(manifest["embedding_model"], int(manifest["dimension"]), manifest.get("tokenizer", ""), ann_threshold)
         try:
             store._chunks = [Chunk(**row) for row in _read_jsonl(gen / "chunks.jsonl")]
             store._tokens = list(_read_jsonl(gen / "tokens.jsonl"))
@@ -262,7 +294,9 @@ class FaissBm25Store:
             store._files = {s: FileRecord(**r) for s, r in manifest["files"].items()}
             if (gen / "bm25").is_dir():
                 store._bm25 = bm25s.BM25.load(str(gen / "bm25"), allow_pickle=False, show_progress=False)
-        except (OSError, ValueError, TypeError, KeyError) as exc:
+            if (gen / DENSE_FILE).is_file() and store.approximate():
+                store._faiss = _read_hnsw(gen / DENSE_FILE, len(store._chunks), store.dim)
+        except (OSError, ValueError, TypeError, KeyError, RuntimeError) as exc:
             raise IndexStoreError(f"index in {gen} could not be read ({exc}); {hint}") from exc
         n = int(manifest["chunk_count"])
         if not (len(store._chunks) == len(store._tokens) == store._vectors.shape[0] == n):
@@ -270,6 +304,43 @@ class FaissBm25Store:
         if store._vectors.ndim != 2 or store._vectors.shape[1] != store.dim:
             raise IndexStoreError(f"index vectors in {gen} have shape {store._vectors.shape}; {hint}")
         return store
+
+
+def build_dense_index(vectors: np.ndarray, approximate: bool) -> faiss.Index:
+    """The dense index over normalised vectors: exact inner product, or HNSW."""
+    dim = vectors.shape[1]
+    if approximate:
+        index = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+        index.hnsw.efSearch = HNSW_EF_SEARCH
+    else:
+        index = faiss.IndexFlatIP(dim)
+    if len(vectors):
+        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    return index
+
+
+def _read_hnsw(path: Path, n: int, dim: int) -> faiss.Index:
+    index = faiss.read_index(str(path))
+    if not isinstance(index, faiss.IndexHNSWFlat) or index.ntotal != n or index.d != dim:
+        raise ValueError(f"{path.name} holds {index.ntotal} vectors of dimension {index.d}, not {n} of {dim}")
+    index.hnsw.efSearch = HNSW_EF_SEARCH  # not a property of the file: the current setting applies
+    return index
+
+
+def _exact_top(vectors: np.ndarray, ids: np.ndarray, q: np.ndarray, k: int) -> list[tuple[int, float]]:
+    """Top k of the rows `ids` by inner product, in blocks so a large selection
+    never copies the whole matrix at once."""
+    best_ids, best_scores = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+    for b in range(0, len(ids), 65536):
+        block = ids[b : b + 65536]
+        best_ids = np.concatenate([best_ids, block])
+        best_scores = np.concatenate([best_scores, vectors[block] @ q])
+        if len(best_ids) > k:
+            keep = np.argpartition(-best_scores, k - 1)[:k]
+            best_ids, best_scores = best_ids[keep], best_scores[keep]
+    order = np.argsort(-best_scores, kind="stable")
+    return [(int(best_ids[i]), float(best_scores[i])) for i in order]
 
 
 def current_generation(index_dir: Path) -> Path | None:

@@ -52,7 +52,9 @@ class App:
 
     def store(self) -> FaissBm25Store:
         self.ensure_index()
-        return open_store(self.settings, self.embeddings)
+        store = open_store(self.settings, self.embeddings)
+        store.ann_threshold = self.settings.ann_threshold
+        return store
 
     def chain(self, backend: str | None = None) -> "AnswerChain":
         from rag.chain import AnswerChain

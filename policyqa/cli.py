@@ -320,6 +320,10 @@ def build_parser() -> argparse.ArgumentParser:
     from policyqa.targets_cli import add_parser as add_targets
 
     add_targets(sub)
+
+    from eval.bench import add_parser as add_bench
+
+    add_bench(sub)
     return parser
 
 
