@@ -27,7 +27,7 @@ from pathlib import Path
 from policyqa.settings import PROJECT_ROOT
 from policyqa.types import Answer, Chunk
 from rag.figures import extract_figures, supported
-from rag.targets import TargetRecord, indicator_key
+from rag.targets import TargetRecord, document_text, indicator_key
 
 GOLD = PROJECT_ROOT / "eval" / "sets" / "targets_gold.jsonl"
 COMPARE = PROJECT_ROOT / "eval" / "sets" / "compare.jsonl"
@@ -40,17 +40,11 @@ def load_jsonl(path: Path) -> list[dict]:
 
 
 def document_texts(chunks: Sequence[Chunk]) -> dict[str, str]:
-    """Each source's cleaned text, rebuilt from its chunks (gaps become newlines)."""
+    """Each source's cleaned text, rebuilt from its chunks."""
     by_source: dict[str, list[Chunk]] = {}
     for c in chunks:
         by_source.setdefault(c.source, []).append(c)
-    out = {}
-    for source, cs in by_source.items():
-        buf = ["\n"] * max(c.end for c in cs)
-        for c in cs:
-            buf[c.start : c.end] = list(c.text)
-        out[source] = "".join(buf)
-    return out
+    return {source: document_text(cs) for source, cs in by_source.items()}
 
 
 def _bigrams(s: str) -> set[str]:

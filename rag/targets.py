@@ -56,6 +56,7 @@ __all__ = [
     "extract_targets",
     "document_targets",
     "targets_from_chunks",
+    "document_text",
     "indicator_key",
     "same_indicator",
     "question_key",
@@ -324,7 +325,7 @@ def _figures(text: str) -> list[_Fig]:
             i += 2
             continue
         v, u = normalise(f)
-        out.append(_Fig(f.start, f.end, v, None, u, f.comparator == ">" and f.text[-1:] not in "%"))
+        out.append(_Fig(f.start, f.end, v, None, u, "余" in f.text or "多" in f.text))
         i += 1
     return out
 
@@ -719,6 +720,13 @@ def _chunk_for(chunks: Sequence[Chunk], starts: list[int], a: int, b: int) -> Ch
     return best
 
 
+def _restates(a: tuple[str, tuple], b: tuple[str, tuple]) -> bool:
+    """The same value of the same indicator (one name holding the other: 高新技术企
+    and 高新技术企业) in the same year, stated again in one document."""
+    (ka, va), (kb, vb) = a, b
+    return va == vb and (ka == kb or (min(len(ka), len(kb)) >= 4 and (ka in kb or kb in ka)))
+
+
 def extract_targets(text: str, chunks: Sequence[Chunk]) -> list[TargetRecord]:
     """The records of one cleaned document `text`, cut into `chunks` (its own, with
     offsets into `text`). Duplicates (the same indicator, value and year stated
@@ -729,7 +737,7 @@ def extract_targets(text: str, chunks: Sequence[Chunk]) -> list[TargetRecord]:
     starts = [c.start for c in chunks]
     ctx = _contexts(text, chunks)
     records: list[TargetRecord] = []
-    seen: list[tuple[str, float, float | None, str, str, str]] = []
+    seen: list[tuple[str, tuple]] = []  # (indicator core, value, value_max, unit, kind, year)
     for it in _resolve(text, _items(text)):
         end = it.noun_end if it.noun_end > 0 else it.value_end
         start = min(it.ind_start, it.value_start)
@@ -751,11 +759,10 @@ def extract_targets(text: str, chunks: Sequence[Chunk]) -> list[TargetRecord]:
             indicator = _count_noun(indicator)
         key = indicator_key(indicator)
         period = it.period or ("年均" if "年均" in indicator else "")
-        dup = (_core(key), it.fig.value, it.fig.value_max, it.fig.unit, kind, year)
-        if any(d[1:] == dup[1:] and (d[0] == dup[0] or (min(len(d[0]), len(dup[0])) >= 4 and (d[0] in dup[0] or dup[0] in d[0])))
-               for d in seen):
+        stated = (_core(key), (it.fig.value, it.fig.value_max, it.fig.unit, kind, year))
+        if any(_restates(stated, other) for other in seen):
             continue
-        seen.append(dup)
+        seen.append(stated)
         records.append(TargetRecord(
             indicator=indicator, indicator_key=key, value=it.fig.value, unit=it.fig.unit,
             value_text=text[it.value_start : it.value_end], kind=kind, comparator=it.comparator, op=it.op,
@@ -772,7 +779,7 @@ def document_targets(doc: Document, chunks: Sequence[Chunk]) -> list[TargetRecor
     return extract_targets(doc.text, [c for c in chunks if c.source == doc.source])
 
 
-def _rebuild_text(chunks: Sequence[Chunk]) -> str:
+def document_text(chunks: Sequence[Chunk]) -> str:
     """A document's cleaned text from its chunks (offsets into it); the gaps between
     articles, which hold only whitespace, become newlines."""
     size = max(c.end for c in chunks)
@@ -787,7 +794,7 @@ def targets_from_chunks(chunks: Iterable[Chunk]) -> dict[str, list[TargetRecord]
     by_source: dict[str, list[Chunk]] = {}
     for c in chunks:
         by_source.setdefault(c.source, []).append(c)
-    return {s: extract_targets(_rebuild_text(cs), cs) for s, cs in by_source.items()}
+    return {s: extract_targets(document_text(cs), cs) for s, cs in by_source.items()}
 
 
 # --------------------------------------------------------------------------- persistence
