@@ -143,25 +143,28 @@ def saving(index: Path) -> bool:
         return False
 
 
-def kill_at(proc: subprocess.Popen[bytes], index: Path, mode: str, delay: float, budget: float) -> float | None:
+def kill_at(proc: subprocess.Popen[bytes], index: Path, mode: str, delay: float, budget: float) -> tuple[bool, float]:
     """SIGKILL `proc` after `delay` seconds ("random"), or `delay` seconds after a
-    save starts ("save"). Returns None, or how long the process ran when it ended first."""
+    save starts ("save"). Returns whether it was killed (False: it ended first, or
+    in "save" mode no save was seen) and how long it ran."""
     started = time.monotonic()
     deadline = started + budget
     if mode == "save":
         while not saving(index):
             if proc.poll() is not None or time.monotonic() > deadline:
-                break
+                proc.kill()
+                proc.communicate()
+                return False, time.monotonic() - started
             time.sleep(0.002)
     end = time.monotonic() + delay
     while time.monotonic() < end and proc.poll() is None:
         time.sleep(0.001)
     if proc.poll() is not None:
         proc.communicate()
-        return time.monotonic() - started
+        return False, time.monotonic() - started
     proc.send_signal(signal.SIGKILL)
     proc.communicate()
-    return None
+    return True, time.monotonic() - started
 
 
 # ---------------------------------------------------------------- checks
@@ -282,9 +285,8 @@ def kill_test(work: Path, docs: int, kills: int, seed: int, log=print) -> Outcom
         delay = rng.uniform(0, 0.1) if mode == "save" else rng.uniform(0.05, run_time)
         gen_before = current_generation(index)
         proc = start_ingest(index, data_dir, paths)
-        ran = kill_at(proc, index, mode, delay, budget=run_time * 3 + 60)
-        killed = ran is None
-        if ran is not None:
+        killed, ran = kill_at(proc, index, mode, delay, budget=run_time * 3 + 60)
+        if not killed:
             run_time = ran  # aim the next random kill inside a run of this length
         if killed:
             out.kills += 1
@@ -292,7 +294,6 @@ def kill_test(work: Path, docs: int, kills: int, seed: int, log=print) -> Outcom
             out.save_kills += mode == "save"
         else:
             out.finished_first += 1
-            log(f"round {k + 1}: {mode} kill at {delay:.2f}s came after the run finished")
         try:
             now = check_after(index, before, tokenizer, on_disk)
         except CheckFailed as exc:
@@ -303,8 +304,8 @@ def kill_test(work: Path, docs: int, kills: int, seed: int, log=print) -> Outcom
         if killed:
             out.survived += 1
             out.new_generation_after_kill += moved
-        log(f"round {k + 1}: {mode} kill at {delay:.2f}s; index loads and answers "
-            f"({len(now)} documents{', new generation' if moved else ''})")
+        what = f"{mode} kill at {delay:.2f}s" if killed else f"no kill ({mode}: the run ended after {ran:.1f}s)"
+        log(f"round {k + 1}: {what}; index loads and answers ({len(now)} documents{', new generation' if moved else ''})")
         before = now
 
     if not out.failures:
