@@ -293,30 +293,36 @@ class AnswerChain:
         """A comparison answered as a table of target records, one row a side, every
         cell cited; with the extractive backend, a figure question answered by the
         target record that states it. None when the records do not clearly answer."""
-        if filters is not None and not filters.is_empty():
-            return None  # the records are not filtered the way retrieval is
+        if filters is not None and filters.year:
+            return None  # a filter on the document's date: records carry the target year
+        records = self._records(filters)
         if len(prep.sides) > 1:
-            return self._compare_targets(prep)
+            return self._compare_targets(prep, records)
         if self.generate is None and not prep.refusal and needs_figure(prep.standalone):
-            return self._figure_target(prep)
+            return self._figure_target(prep, records)
         return None
 
-    def _records(self) -> list[TargetRecord]:
-        return load_targets(self.retriever.store, self.settings.index_dir)
+    def _records(self, filters: Filters | None) -> list[TargetRecord]:
+        records = load_targets(self.retriever.store, self.settings.index_dir)
+        if filters is None or filters.is_empty():
+            return records
+        return [r for r in records if (not filters.region or filters.region in r.region)
+                and (not filters.level or r.level == filters.level) and (not filters.issuer or filters.issuer in r.issuer)
+                and (not filters.source or r.source == filters.source)]
 
-    def _match(self, q: str, side: Side, places: Sequence[str]) -> TargetMatch | None:
+    @staticmethod
+    def _match(q: str, side: Side, places: Sequence[str], records: Sequence[TargetRecord]) -> TargetMatch | None:
         place = side.place or (places[0] if len(places) == 1 and not side.scope else "")
         scope = side.scope or ("" if place else question_scope(q))
         years = {side.year} if side.year else question_years(q)
-        return best_match(q, self._records(), place=place, scope=scope, years=years, units=expected_units(q),
-                          places=places)
+        return best_match(q, records, place=place, scope=scope, years=years, units=expected_units(q), places=places)
 
-    def _figure_target(self, prep: Prepared) -> Answer | None:
+    def _figure_target(self, prep: Prepared, records: Sequence[TargetRecord]) -> Answer | None:
         q = prep.standalone
         places = question_places(q)
         if len(places) > 1:
             return None
-        m = self._match(q, Side(), places)
+        m = self._match(q, Side(), places, records)
         # A single answer must name the indicator the question names, nearly word for word.
         if m is None or m.question_share < 0.8 or m.indicator_share < 0.5:
             return None
@@ -327,10 +333,10 @@ class AnswerChain:
         text = f"{best.region}{best.indicator}{what}：{best.value_text}{marks}。"
         return Answer(prep.question, text, tuple(citations), standalone_question=prep.standalone, backend=self.backend)
 
-    def _compare_targets(self, prep: Prepared) -> Answer | None:
+    def _compare_targets(self, prep: Prepared, records: Sequence[TargetRecord]) -> Answer | None:
         q = prep.standalone
         places = question_places(q)
-        matches = [self._match(q, side, places) for side in prep.sides]
+        matches = [self._match(q, side, places, records) for side in prep.sides]
         if any(m is None for m in matches):
             return None
         firsts = [m.records[0] for m in matches if m is not None]

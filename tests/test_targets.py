@@ -26,7 +26,7 @@ from ingest.tokenize import Tokenizer
 from policyqa import cli
 from policyqa.app import App
 from policyqa.settings import SAMPLE_CORPUS, Settings
-from policyqa.types import Answer, Citation, RawDocument
+from policyqa.types import Answer, Citation, Filters, RawDocument
 from rag.chain import AnswerChain
 from rag.retriever import HybridRetriever, RetrievalConfig
 from rag.targets import (
@@ -355,6 +355,11 @@ def test_figure_question_is_answered_from_its_record(settings: Settings, tokeniz
     assert "450亿元" in a.text and not a.refused
     assert a.citations and all("450亿元" in c.quote and c.source == SHAOXING for c in a.citations)
     _assert_cells_are_exact_spans(settings, a)
+
+
+def test_records_obey_the_filters(settings: Settings, tokenizer: Tokenizer) -> None:
+    a = _chain(settings, tokenizer).answer("绍兴市技术交易额目标是多少？", filters=Filters(region="丽水市"))
+    assert SHAOXING not in {c.source for c in a.citations}
 
 
 # -------------------------------------------------------------------------- the scorer
