@@ -6,13 +6,15 @@ process with a wall-clock timeout and an address-space cap (RLIMIT_AS) means suc
 a file costs one skipped document, never the ingest process. The child reads the
 PDF bytes on stdin and writes plain JSON on stdout; nothing is pickled.
 
-This file is also the child's entry point (`python -I pdf_worker.py MB PAGES`), so
+This file is also the child's entry point (`python -I pdf_worker.py MB PAGES CPU_S`), so
 at module level it imports the standard library only.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -49,7 +51,10 @@ def extract_pdf_pages(data: bytes, limits: PdfLimits) -> list[str]:
     Raises PdfProblem with a user-facing reason when the file is unreadable or
     exceeds a limit."""
     memory_mb = max(int(limits.memory_mb), MIN_MEMORY_MB)
-    cmd = [sys.executable, "-I", __file__, str(memory_mb), str(int(limits.max_pages))]
+    # The CPU limit is the child's own guard for when this process dies first (an
+    # ingest killed mid-run) and no one is left to enforce the wall-clock timeout.
+    cpu_s = math.ceil(limits.timeout_s) + 1
+    cmd = [sys.executable, "-I", __file__, str(memory_mb), str(int(limits.max_pages)), str(cpu_s)]
     try:
         # subprocess.run kills the child when the timeout expires.
         proc = subprocess.run(cmd, input=data, capture_output=True, timeout=limits.timeout_s, check=False)
@@ -83,6 +88,8 @@ def _child_failure(returncode: int, stderr: bytes, memory_mb: int) -> str:
     if "MemoryError" in tail[0] or returncode == -9:
         # SIGKILL without our timeout is the kernel's OOM killer or a hard limit.
         return f"PDF needs more than {memory_mb} MB of memory to parse (POLICYQA_PDF_MEMORY_MB)"
+    if returncode == -signal.SIGXCPU:
+        return "PDF parsing used up its CPU time and was stopped (POLICYQA_PDF_TIMEOUT_S)"
     if returncode < 0:
         return f"PDF parser process crashed (signal {-returncode})"
     detail = tail[0][:200]
@@ -158,9 +165,10 @@ def _describe(exc: BaseException) -> str:
 def _main(argv: list[str]) -> int:
     import resource
 
-    memory_mb, max_pages = int(argv[1]), int(argv[2])
+    memory_mb, max_pages, cpu_s = int(argv[1]), int(argv[2]), int(argv[3])
     limit = memory_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu_s, cpu_s + 1))
     data = sys.stdin.buffer.read()
     try:
         result = extract_pages(data, max_pages)

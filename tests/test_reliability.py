@@ -8,6 +8,8 @@ from __future__ import annotations
 import importlib.util
 import io
 import json
+import signal
+import subprocess
 import sys
 import time
 import tracemalloc
@@ -19,6 +21,7 @@ import psutil
 import pytest
 
 import ingest.loaders as loaders
+import ingest.pdf_worker as pdf_worker
 from ingest.embeddings import HashEmbeddings
 from ingest.loaders import LoadResult, load_file
 from ingest.pdf_worker import PdfLimits
@@ -241,6 +244,17 @@ def test_pdf_parsing_is_stopped_at_the_timeout(tmp_path: Path) -> None:
     assert reason == "PDF parsing took longer than 1 s and was stopped (POLICYQA_PDF_TIMEOUT_S)"
     assert time.monotonic() - started < 10
     assert not [p for p in psutil.Process().children(recursive=True) if p.is_running() and p.status() != "zombie"]
+
+
+def test_pdf_child_stops_itself_when_no_parent_enforces_the_timeout() -> None:
+    # An ingest killed mid-run leaves its PDF child behind; the child's own CPU
+    # limit (timeout + 1 s) ends it instead of letting it spin on forever.
+    started = time.monotonic()
+    proc = subprocess.run([sys.executable, "-I", pdf_worker.__file__, "1024", "100", "1"],
+                          input=_bomb_pdf(600_000), capture_output=True, timeout=60, check=False)
+    assert proc.returncode == -signal.SIGXCPU
+    assert time.monotonic() - started < 30
+    assert "CPU time" in pdf_worker._child_failure(proc.returncode, proc.stderr, 1024)
 
 
 def test_pdf_parsing_is_stopped_at_the_memory_cap(tmp_path: Path) -> None:
