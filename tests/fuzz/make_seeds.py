@@ -5,8 +5,9 @@
 Real files are short excerpts of data/corpus in every format and encoding the
 loaders accept; damaged ones are those files truncated, bit-flipped, re-encoded
 wrongly, or structurally broken the way real downloads and exports break. The
-output is deterministic and small (a few KB a file), so it lives in git; the
-fuzzer's own discoveries go to out/fuzz/ and never into git.
+output is small (a few KB a file) and deterministic except for the encrypted PDFs
+(pypdf draws fresh keys), so it lives in git; the fuzzer's own discoveries go to
+out/fuzz/ and never into git.
 """
 
 from __future__ import annotations
