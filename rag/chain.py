@@ -45,6 +45,7 @@ from rag.evidence import (
 from rag.prompting import PROMPT, REFUSAL_PREFIX, format_passages
 from rag.retriever import HybridRetriever
 from rag.figures import extract_figures, supported
+from rag.match import answer_match
 from rag.targets import TargetMatch, TargetRecord, best_match, load_targets
 from rag.verify import REPLACED_NOTE, Claim, Verifier
 
@@ -106,6 +107,13 @@ class AnswerChain:
         """Yield text deltas as they are generated, then the verified Answer last.
         The final Answer's text supersedes the deltas (sentences may be replaced)."""
         t0 = time.perf_counter()
+        # "我们是绍兴的规上工业企业…能享受哪些政策？" is answered by the policy matcher,
+        # which checks each measure's stated criteria against the enterprise described.
+        matched = answer_match(question, self.retriever.store)
+        if matched is not None:
+            yield matched.text
+            yield replace(matched, standalone_question=question, latency_ms=(time.perf_counter() - t0) * 1000)
+            return
         prep = self.prepare.invoke({"question": question, "history": history, "filters": filters})
         from_targets = self._from_targets(prep, filters)
         if from_targets is not None:

@@ -485,5 +485,5 @@ def answer_match(
     lines.append("以上依据文件原文整理，具体申报条件和标准以主管部门发布的实施细则为准。")
     return Answer(
         question=question, text="\n".join(lines), citations=tuple(citations), backend="match",
-        latency_ms=latency, notes=(f"政策匹配：{len(results)}项措施",),
+        latency_ms=latency, notes=("由政策匹配给出：逐项核对了文件所写的适用条件；更多结果见“政策匹配”页。",),
     )

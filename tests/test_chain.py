@@ -175,3 +175,14 @@ def test_a_marker_after_a_closing_quote_stays_with_its_sentence() -> None:
 
     claims = parse_claims("通知指出：“出台十条措施。”[1]另有4类。[2]", 2)
     assert [(c.text, c.refs) for c in claims] == [("通知指出：“出台十条措施。”", (1,)), ("另有4类。", (2,))]
+
+
+def test_eligibility_questions_go_to_the_policy_matcher(settings: Settings, tokenizer: Tokenizer) -> None:
+    chain = _chain(settings, tokenizer)
+    answer = chain.answer("我们是绍兴的规上工业企业，研发投入占营收3%，能享受哪些政策？")
+    assert answer.backend == "match" and not answer.refused and answer.citations
+    for c in answer.citations:
+        chunk = next(ch for ch in chain.retriever.store.chunks() if ch.chunk_id == c.chunk_id)
+        assert c.quote in chunk.text  # each listed measure quotes its source span
+    assert not any("lishui" in c.source for c in answer.citations)
+    assert chain.answer("绍兴对企业研发费用有哪些扶持政策？").backend == "extractive"  # a plain question
