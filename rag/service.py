@@ -24,6 +24,7 @@ from policyqa.types import Answer, Chunk, Filters
 from rag.chain import AnswerChain
 from rag.match import SIZES, Matcher, MatchResult, Profile
 from rag.measures import ACTIVITIES, CATEGORIES, ENTERPRISE_TYPES
+from rag.targets import TargetRecord, document_text, filter_targets, load_targets
 
 # The words the matching form offers, as the matcher names them.
 VOCABULARY = {
@@ -114,13 +115,8 @@ class PolicyQA:
         """The cleaned text of an indexed document, rebuilt from its chunks' offsets."""
         self._current()
         if source not in self._texts:
-            parts = sorted((c for c in self._chunks.values() if c.source == source), key=lambda c: c.start)
-            if not parts:
-                return ""
-            buf = [" "] * max(c.end for c in parts)
-            for c in parts:
-                buf[c.start:c.end] = c.text
-            self._texts[source] = "".join(buf)
+            parts = [c for c in self._chunks.values() if c.source == source]
+            self._texts[source] = document_text(parts) if parts else ""
         return self._texts[source]
 
     def match(self, profile: dict, categories: Sequence[str] = ()) -> list[MatchResult]:
@@ -136,6 +132,12 @@ class PolicyQA:
                 self._matcher = Matcher(self._chain.retriever.store if self._chain else None)
             matcher = self._matcher
         return matcher.match(wanted, categories)
+
+    def targets(self, region: str = "", indicator: str = "", kind: str = "", year: str = "") -> list[TargetRecord]:
+        """The target figures and reported figures stated in the indexed documents."""
+        store = self._current().retriever.store
+        return filter_targets(load_targets(store, self.settings.index_dir), region=region, indicator=indicator,
+                              kind=kind, year=year)
 
     # -- knowledge base ----------------------------------------------------------------
     def documents(self) -> list[DocumentInfo]:

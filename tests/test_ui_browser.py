@@ -148,3 +148,19 @@ def test_policy_matching_tab(page_url, browser) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "ui-match.png"), full_page=True)
     page.close()
+
+
+def test_targets_tab_links_rows_to_passages(page_url, browser) -> None:
+    page = browser.new_page(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
+    page.goto(page_url.url)
+    page.get_by_role("tab", name="指标").click()
+    page.fill("#pq-t-indicator input, #pq-t-indicator textarea", "高新技术产业增加值")
+    page.click("#pq-t-go")
+    page.locator("#pq-t-out table.pq-compare").wait_for(timeout=30000)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "ui-targets.png"), full_page=True)
+    page.locator("#pq-t-out table.pq-compare a[href='#tgt-1']").first.click()
+    card = page.locator("#tgt-1")
+    assert card.evaluate("e => e.open && e.classList.contains('pq-active')")
+    assert card.locator("mark.pq-span").first.is_visible()
+    page.close()

@@ -128,6 +128,9 @@ def _enter_and_leave(gate: Admission) -> bool:
         ("encrypted PDF (password required)", "PDF 已加密"),
         ("no text layer; the PDF needs OCR", "OCR"),
         ("empty file (0 bytes)", "空的"),
+        ("binary or garbled content (12% control or replacement characters)", "二进制或乱码"),
+        ("PDF has 5000 pages, over the limit of 2000 (POLICYQA_PDF_MAX_PAGES)", "页数超过上限"),
+        ("PDF parsing took longer than 60 s and was stopped (POLICYQA_PDF_TIMEOUT_S)", "超时"),
         ("something new", "无法导入"),
     ],
 )

@@ -150,3 +150,20 @@ def test_policy_matching_form(server: Server) -> None:
     assert "✔" in html and '<mark class="pq-span">' in html  # criteria met, and the cited span
     with pytest.raises(Exception, match="不存在的类型"):  # refused, not matched as nothing
         client.predict("绍兴市", ["不存在的类型"], "不清楚", [], None, None, None, [], api_name="/match")
+
+
+def test_targets_table_and_comparison(server: Server) -> None:
+    client = Client(server.url, verbose=False)
+    html = client.predict(ALL, "高新技术产业增加值", "目标", ALL, api_name="/targets")
+    assert "各地区目标对比" in html
+    compare = html.split('class="pq-table pq-compare"')[1].split("</table>")[0]
+    assert "浙江省" in compare and "绍兴市" in compare
+    assert "67.5%" in compare and "65%" in compare
+    # Every row links to a card whose marked span states the row's value.
+    rows = re.findall(r'<tr><td>[^<]*</td><td>([^<]*)</td>.*?href="#tgt-(\d+)"', html)
+    assert rows
+    for value, i in rows:
+        card = html.split(f'id="tgt-{i}"')[1].split("</details>")[0]
+        assert value in re.search(r'<mark class="pq-span">([^<]*)</mark>', card).group(1)
+    only = client.predict("绍兴市", "", "目标", ALL, api_name="/targets")
+    assert "绍兴市" in only and "<td>丽水市</td>" not in only

@@ -29,6 +29,7 @@ from ui.render import (
     conversation_markdown,
     escape_markdown,
     match_html,
+    targets_html,
     panel_html,
     sources_html,
     streaming_markdown,
@@ -59,6 +60,9 @@ mark.pq-span { background: #fde68a; color: inherit; padding: 0 1px; }
 .pq-empty { color: var(--body-text-color-subdued); }
 .pq-criteria, .pq-also { margin: 4px 0 4px 18px; padding: 0; }
 .pq-met { color: #15803d; }
+.pq-table { border-collapse: collapse; width: 100%; margin: 6px 0 12px; font-size: 0.92em; }
+.pq-table th, .pq-table td { border: 1px solid var(--border-color-primary); padding: 3px 6px; vertical-align: top; }
+.pq-table th { background: var(--background-fill-secondary); }
 .pq-unknown { color: #b45309; }
 """
 
@@ -77,7 +81,7 @@ JS = """
     card.scrollIntoView({block: 'center'});
   }
   document.addEventListener('click', (ev) => {
-    const a = ev.target.closest && ev.target.closest('a[href*="#cite-"]');
+    const a = ev.target.closest && ev.target.closest('a[href*="#cite-"], a[href*="#tgt-"]');
     if (!a) return;
     ev.preventDefault();
     ev.stopPropagation();
@@ -227,6 +231,12 @@ def build(service: PolicyQA, password: str, feedback: FeedbackStore) -> gr.Block
             raise gr.Error(str(exc)) from exc
         return match_html(results, service.chunk, service.document_text)
 
+    def targets(region: str, indicator: str, kind: str, year: str) -> str:
+        kinds = {"目标": "target", "已达成": "achievement"}
+        records = service.targets(region="" if region == ALL else region or "", indicator=(indicator or "").strip(),
+                                  kind=kinds.get(kind, ""), year="" if year == ALL else year or "")
+        return targets_html(records, service.chunk, service.document_text)
+
     def docs_rows() -> list[list[Any]]:
         return [[d.source, d.title, d.issuer, d.date, d.region, d.doc_number, d.chunks, "上传" if d.uploaded else "自带"]
                 for d in service.documents()]
@@ -302,6 +312,16 @@ def build(service: PolicyQA, password: str, feedback: FeedbackStore) -> gr.Block
                     with gr.Column(scale=2):
                         gr.Markdown("### 来源")
                         sources = gr.HTML(panel_html([]), elem_id="pq-sources")
+            with gr.Tab("指标"):
+                gr.Markdown("文件中写明的目标值和已达成数值，每条都链接到原文；同一指标有多个地区的目标时并列对比。")
+                with gr.Row():
+                    t_region = gr.Dropdown([ALL], value=ALL, label="地区", allow_custom_value=True, elem_id="pq-t-region")
+                    t_indicator = gr.Textbox(label="指标关键词", placeholder="例如：高新技术企业、R&D、增加值占比",
+                                             elem_id="pq-t-indicator")
+                    t_kind = gr.Radio([ALL, "目标", "已达成"], value="目标", label="类型")
+                    t_year = gr.Dropdown([ALL], value=ALL, label="年份", allow_custom_value=True)
+                    t_btn = gr.Button("查询", variant="primary", elem_id="pq-t-go")
+                t_out = gr.HTML('<div class="pq-empty">点击“查询”列出指标。</div>', elem_id="pq-t-out")
             with gr.Tab("政策匹配"):
                 gr.Markdown("填写企业情况，列出文件中可能适用的扶持措施：每项写明已满足的条件、仍需确认的条件和原文出处。")
                 with gr.Row():
@@ -361,9 +381,15 @@ def build(service: PolicyQA, password: str, feedback: FeedbackStore) -> gr.Block
         remove_btn.click(remove, [pw, to_remove], kb_outputs, api_name="remove", concurrency_limit=1)
         reingest_btn.click(reingest, [pw], kb_outputs, api_name="reingest", concurrency_limit=1)
         feedback_btn.click(export_feedback, [pw], [feedback_file], api_name="export_feedback")
+        t_btn.click(targets, [t_region, t_indicator, t_kind, t_year], [t_out], api_name="targets")
+        t_indicator.submit(targets, [t_region, t_indicator, t_kind, t_year], [t_out], api_visibility="private")
         m_btn.click(match, [m_region, m_types, m_size, m_acts, m_rd, m_rev, m_emp, m_cats], [m_out], api_name="match")
-        demo.load(lambda: (_status_md(service), *filter_updates(), filter_updates()[0]), None,
-                  [status, region, issuer, year, document, m_region], api_visibility="private")
+        def on_load() -> tuple:
+            regions, issuers, years, documents = filter_updates()
+            return _status_md(service), regions, issuers, years, documents, regions, regions, years
+
+        demo.load(on_load, None, [status, region, issuer, year, document, m_region, t_region, t_year],
+                  api_visibility="private")
     demo.queue(max_size=4 * limit, default_concurrency_limit=settings.ui_concurrency)
     return demo
 
@@ -379,8 +405,14 @@ def admin_password(settings: Settings) -> tuple[str, bool]:
     return secrets.token_urlsafe(12), True
 
 
+# Gradio keeps each visitor's session (turns, sources panel, a copy of every updated
+# component: 0.3-1 MB per conversation here) until newer sessions push it out; its
+# default of 10,000 sessions lets memory grow to gigabytes. Least recently used go first.
+SESSIONS = 500
+
+
 def launch(settings: Settings, host: str = "127.0.0.1", port: int = 7860, backend: str | None = None,
-           block: bool = True) -> gr.Blocks:
+           block: bool = True, sessions: int = SESSIONS) -> gr.Blocks:
     """Start the page. Listens on 127.0.0.1 unless told otherwise, never shares, and
     serves no folder beyond Gradio's own upload cache."""
     service = PolicyQA(settings, backend=backend)
@@ -395,6 +427,6 @@ def launch(settings: Settings, host: str = "127.0.0.1", port: int = 7860, backen
         max_file_size=f"{settings.max_upload_mb:g}mb", allowed_paths=[],
         blocked_paths=[str(settings.data_dir), str(settings.index_dir)],
         css=CSS, head=JS, theme=THEME, footer_links=["gradio"],
-        prevent_thread_lock=not block, quiet=not block,
+        prevent_thread_lock=not block, quiet=not block, state_session_capacity=sessions,
     )
     return demo

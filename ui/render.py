@@ -16,6 +16,7 @@ from typing import Callable, Sequence
 
 from policyqa.types import Answer, Chunk, Citation, Hit
 from rag.match import MatchResult
+from rag.targets import TargetRecord
 
 MARKER = re.compile(r"\\\[(\d+)\\\]")
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]~])")
@@ -215,3 +216,74 @@ def match_html(results: Sequence[MatchResult], chunk_of: Callable[[str], Chunk |
         p = citation_passage(r.citation, chunk_of, text_of)
         cards.append(_card(f"match-{i}", f"{i}. {r.status}", replace(p, title=m.name), open_=i <= 3, extra=extra))
     return f'<div class="pq-sources"><div class="pq-q">共 {len(results)} 项措施</div>{"".join(cards)}</div>'
+
+
+KIND_ZH = {"target": "目标", "achievement": "已达成"}
+LEVEL_ORDER = {"national": 0, "province": 1, "city": 2, "county": 3}
+
+
+def _number(value: float, unit: str) -> str:
+    text = f"{value:,.10g}" if abs(value) < 1e15 else f"{value:.4g}"
+    return f"{text}{unit}"
+
+
+def targets_html(records: Sequence[TargetRecord], chunk_of: Callable[[str], Chunk | None],
+                 text_of: Callable[[str], str]) -> str:
+    """The 指标 table: every figure with its indicator, value as written and normalised,
+    kind, year, region and document, each row linking to the passage that states it;
+    above it, indicators that several regions set targets for, side by side."""
+    e = html.escape
+    if not records:
+        return '<div class="pq-empty">没有符合条件的指标。</div>'
+    n_target = sum(r.kind == "target" for r in records)
+    rows, cards = [], []
+    for i, r in enumerate(records, 1):
+        link = f'<a href="#tgt-{i}">[{i}]</a>'
+        rows.append(
+            f"<tr><td>{e(r.indicator)}</td><td>{e(r.value_text)}</td><td>{e(_number(r.value, r.unit))}"
+            + (f"–{e(_number(r.value_max, r.unit))}" if r.value_max is not None else "")
+            + f"</td><td>{e(KIND_ZH.get(r.kind, r.kind))}</td><td>{e(r.year or r.period)}</td><td>{e(r.region)}</td>"
+            f"<td>{e(r.title or r.source)}</td><td>{link}</td></tr>"
+        )
+        p = passage_for(r.quote, r.start, r.end, chunk_of(r.chunk_id), text_of(r.source), r.source, r.title,
+                        r.heading_path, r.page)
+        cards.append(_card(f"tgt-{i}", f"[{i}]", replace(p, title=f"{r.indicator}：{r.value_text}", doc_before="",
+                                                          doc_after=""), open_=False))
+    table = (
+        '<table class="pq-table"><thead><tr><th>指标</th><th>原文数值</th><th>归一化数值</th><th>类型</th><th>年份</th>'
+        f'<th>地区</th><th>文件</th><th>出处</th></tr></thead><tbody>{"".join(rows)}</tbody></table>'
+    )
+    return (
+        f'<div class="pq-targets"><div class="pq-q">共 {len(records)} 条：目标 {n_target} 条，'
+        f'已达成 {len(records) - n_target} 条。点击 [n] 查看原文。</div>'
+        f"{_comparison(records)}{table}<div class=\"pq-q\">原文段落</div>{''.join(cards)}</div>"
+    )
+
+
+def _comparison(records: Sequence[TargetRecord]) -> str:
+    """Indicators whose targets are set by two or more regions, one column per region."""
+    e = html.escape
+    groups: dict[str, dict[str, list[int]]] = {}
+    level: dict[str, int] = {}
+    for i, r in enumerate(records, 1):
+        if r.kind == "target" and r.region:
+            groups.setdefault(r.indicator_key, {}).setdefault(r.region, []).append(i)
+            level[r.region] = LEVEL_ORDER.get(r.level, 9)
+    shared = {k: g for k, g in groups.items() if len(g) >= 2}
+    if not shared:
+        return ""
+    regions = sorted({reg for g in shared.values() for reg in g}, key=lambda reg: (level.get(reg, 9), reg))
+    head = "".join(f"<th>{e(reg)}</th>" for reg in regions)
+    body = []
+    for key, g in sorted(shared.items()):
+        cells = []
+        for reg in regions:
+            items = [records[i - 1] for i in g.get(reg, [])]
+            cells.append("<td>" + "<br>".join(
+                f'{e(r.value_text)}{("（" + e(r.year) + "年）") if r.year else ""} <a href="#tgt-{i}">[{i}]</a>'
+                for i, r in zip(g.get(reg, []), items)) + "</td>")
+        body.append(f"<tr><td>{e(key)}</td>{''.join(cells)}</tr>")
+    return (
+        '<div class="pq-q">各地区目标对比</div><table class="pq-table pq-compare"><thead><tr><th>指标</th>'
+        f'{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+    )
