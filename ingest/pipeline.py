@@ -73,8 +73,9 @@ def open_store(settings: Settings, emb: Embeddings, rebuild: bool = False) -> Fa
     """The current index, checked against the embedding setting, or an empty one."""
     name, dim = _embedding_identity(emb)
     if rebuild or current_generation(settings.index_dir) is None:
-        return FaissBm25Store(name, dim, TOKENIZER_VERSION)
-    return FaissBm25Store.load(settings.index_dir, model=name, dim=dim, tokenizer=TOKENIZER_VERSION)
+        return FaissBm25Store(name, dim, TOKENIZER_VERSION, ann_threshold=settings.ann_threshold)
+    return FaissBm25Store.load(settings.index_dir, model=name, dim=dim, tokenizer=TOKENIZER_VERSION,
+                               ann_threshold=settings.ann_threshold)
 
 
 class Ingestor:

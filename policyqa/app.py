@@ -52,9 +52,7 @@ class App:
 
     def store(self) -> FaissBm25Store:
         self.ensure_index()
-        store = open_store(self.settings, self.embeddings)
-        store.ann_threshold = self.settings.ann_threshold
-        return store
+        return open_store(self.settings, self.embeddings)
 
     def chain(self, backend: str | None = None) -> "AnswerChain":
         from rag.chain import AnswerChain
