@@ -9,7 +9,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export CMAKE_BUILD_PARALLEL_LEVEL := 2
 
-.PHONY: run chat test test-fast setup model ingest eval-retrieval clean
+.PHONY: run chat test test-fast setup model ingest eval-retrieval bench fuzz kill-test load-test clean
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -46,6 +46,22 @@ test-fast: $(STAMP)
 
 chat: setup
 	$(VENV)/bin/policyqa chat
+
+# Measurements, outside the test run: benchmarks (out/bench/), coverage-guided fuzzing
+# of the loaders (exits 1 on a finding), repeated SIGKILLs during ingest, and load on
+# the web page (out/load/).
+bench: setup
+	$(VENV)/bin/policyqa bench
+
+fuzz: $(STAMP)
+	$(PIP) install -e ".[fuzz]"
+	$(PY) -m tests.fuzz.run --seconds 60
+
+kill-test: $(STAMP)
+	$(PY) scripts/kill_test.py
+
+load-test: $(STAMP)
+	$(PY) scripts/load_test.py --users 20 --seconds 120 --llm extractive
 
 eval-retrieval: setup
 	$(VENV)/bin/policyqa eval-retrieval
