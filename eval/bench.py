@@ -84,6 +84,7 @@ from ingest.embeddings import EmbeddingCache, encode, encode_passages, make_embe
 from ingest.loaders import iter_files, load_file
 from ingest.store import HNSW_EF_SEARCH, FaissBm25Store, FileRecord, build_dense_index
 from ingest.tokenize import TOKENIZER_VERSION, Tokenizer
+from rag.retriever import score_sum
 from policyqa.app import App
 from policyqa.settings import PROJECT_ROOT, SAMPLE_CORPUS, Settings
 from policyqa.types import Answer, Chunk
@@ -471,20 +472,7 @@ def keyword_top(bm25: bm25s.BM25, tokens: list[str], k: int) -> list[tuple[int, 
 def fuse(dense: list[tuple[int, float]], keyword: list[tuple[int, float]], vectors: np.ndarray, q: np.ndarray,
          settings: Settings, k: int) -> list[int]:
     """HybridRetriever's score fusion without the whole-document term."""
-    candidates = list(dict.fromkeys([i for i, _ in dense] + [i for i, _ in keyword]))
-    if not candidates:
-        return []
-    fused = dict.fromkeys(candidates, 0.0)
-    known = dict(dense)
-    sims = np.array([known[i] if i in known else float(vectors[i] @ q) for i in candidates])
-    lo, hi = float(sims.min()), float(sims.max())
-    scaled = (sims - lo) / (hi - lo) if hi > lo else np.ones_like(sims)
-    for i, s in zip(candidates, scaled):
-        fused[i] += settings.dense_weight * float(s)
-    if keyword:
-        top = max(s for _, s in keyword)
-        for i, s in keyword:
-            fused[i] += settings.keyword_weight * s / top
+    fused = score_sum(dense, keyword, q, vectors.__getitem__, settings.dense_weight, settings.keyword_weight)
     return sorted(fused, key=lambda i: (-fused[i], i))[:k]
 
 

@@ -23,7 +23,7 @@ similarity.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import bm25s
@@ -38,6 +38,27 @@ from policyqa.types import Chunk, Filters, Hit
 
 MODES = ("hybrid", "dense", "keyword")
 FUSIONS = ("score", "rrf")
+
+
+def score_sum(dense: list[tuple[int, float]], keyword: list[tuple[int, float]], q: np.ndarray | None,
+              vector: Callable[[int], np.ndarray], dense_weight: float, keyword_weight: float) -> dict[int, float]:
+    """Weighted sum of min-max scaled cosine similarities and max-scaled BM25 scores over
+    the union of both candidate lists; a candidate only one list found gets its cosine
+    computed, so a keyword-only hit is not scored as if it were dissimilar."""
+    candidates = list(dict.fromkeys([i for i, _ in dense] + [i for i, _ in keyword]))
+    fused = dict.fromkeys(candidates, 0.0)
+    if q is not None and candidates:
+        known = dict(dense)
+        sims = np.array([known[i] if i in known else float(vector(i) @ q) for i in candidates])
+        lo, hi = float(sims.min()), float(sims.max())
+        scaled = (sims - lo) / (hi - lo) if hi > lo else np.ones_like(sims)
+        for i, s in zip(candidates, scaled):
+            fused[i] += dense_weight * float(s)
+    if keyword:
+        top = max(s for _, s in keyword)
+        for i, s in keyword:
+            fused[i] += keyword_weight * s / top
+    return fused
 
 
 @dataclass(frozen=True)
@@ -156,19 +177,8 @@ class HybridRetriever:
         doc_scores: dict[str, float],
     ) -> dict[int, float]:
         cfg = self.config
-        candidates = list(dict.fromkeys([i for i, _ in dense] + [i for i, _ in keyword]))
-        fused = dict.fromkeys(candidates, 0.0)
-        if q is not None and candidates:
-            known = dict(dense)
-            sims = np.array([known[i] if i in known else float(self.store.vector(i) @ q) for i in candidates])
-            lo, hi = float(sims.min()), float(sims.max())
-            scaled = (sims - lo) / (hi - lo) if hi > lo else np.ones_like(sims)
-            for i, s in zip(candidates, scaled):
-                fused[i] += cfg.dense_weight * float(s)
-        if keyword:
-            top = max(s for _, s in keyword)
-            for i, s in keyword:
-                fused[i] += cfg.keyword_weight * s / top
+        fused = score_sum(dense, keyword, q, self.store.vector, cfg.dense_weight, cfg.keyword_weight)
+        candidates = list(fused)
         if doc_scores:
             for i in candidates:
                 fused[i] += cfg.document_weight * doc_scores.get(document_key(self.store.chunk(i)), 0.0)

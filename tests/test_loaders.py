@@ -14,6 +14,7 @@ from pypdf import PdfReader, PdfWriter
 from ingest.loaders import SUPPORTED_SUFFIXES, LoadResult, iter_files, load_file
 from policyqa.errors import IngestError
 from policyqa.types import Page
+from tests.support.documents import make_docx
 
 CAP = 10 * 1024 * 1024
 # tmp_path is reused across hypothesis examples; each example overwrites its file.
@@ -42,22 +43,6 @@ def only_error(result: LoadResult, name: str) -> IngestError:
     assert err.source == name
     assert name in str(err)
     return err
-
-
-def make_docx(paragraphs: list[str], table: list[list[str]] | None = None, tail: str = "") -> bytes:
-    document = docx.Document()
-    for text in paragraphs:
-        document.add_paragraph(text)
-    if table:
-        grid = document.add_table(rows=len(table), cols=len(table[0]))
-        for r, row in enumerate(table):
-            for c, value in enumerate(row):
-                grid.cell(r, c).text = value
-    if tail:
-        document.add_paragraph(tail)
-    buf = io.BytesIO()
-    document.save(buf)
-    return buf.getvalue()
 
 
 def encrypt_pdf(data: bytes, user_password: str, owner_password: str | None = None) -> bytes:

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from policyqa.settings import SAMPLE_CORPUS
 from tests.fuzz.pdfgen import cjk_pdf, raw_pdf
+from tests.support.documents import make_docx
 
 SEEDS = Path(__file__).resolve().parent / "seeds"
 EXCERPT = 1200  # characters per real seed: enough structure, small files
@@ -80,36 +81,7 @@ def _encrypted(data: bytes, user: str, owner: str | None = None, algorithm: str 
 
 
 def _docx(paragraphs: list[str], table: list[list[str]] | None = None) -> bytes:
-    import docx
-
-    document = docx.Document()
-    for text in paragraphs:
-        document.add_paragraph(text)
-    if table:
-        grid = document.add_table(rows=len(table), cols=len(table[0]))
-        for r, row in enumerate(table):
-            for c, value in enumerate(row):
-                grid.cell(r, c).text = value
-    buf = io.BytesIO()
-    document.save(buf)
-    return _restamp(buf.getvalue())
-
-
-_W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
-_CONTENT_TYPES = (
-    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-    '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-    '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
-    '<Default Extension="xml" ContentType="application/xml"/>'
-    '<Override PartName="/word/document.xml" '
-    'ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>'
-)
-_RELS = (
-    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-    '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-    '<Relationship Id="rId1" Target="word/document.xml" '
-    'Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument"/></Relationships>'
-)
+    return _restamp(make_docx(paragraphs, table))
 
 
 def _min_docx(paragraphs: list[str], table: list[list[str]] | None = None) -> bytes:
