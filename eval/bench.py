@@ -82,7 +82,7 @@ from ingest.chunker import chunk_document
 from ingest.document import build_document
 from ingest.embeddings import EmbeddingCache, encode, encode_passages, make_embeddings
 from ingest.loaders import iter_files, load_file
-from ingest.store import HNSW_EF_SEARCH, FaissBm25Store, FileRecord, build_dense_index
+from ingest.store import HNSW_EF_SEARCH, FaissBm25Store, FileRecord, build_dense_index, intern_tokens
 from ingest.tokenize import TOKENIZER_VERSION, Tokenizer
 from rag.retriever import score_sum
 from policyqa.app import App
@@ -569,7 +569,7 @@ def store_python_bytes(chunks: Sequence[Chunk], tokens: Sequence[list[str]]) -> 
     chunk_lines = [json.dumps(asdict(c), ensure_ascii=False) for c in chunks]
     token_lines = [json.dumps(t, ensure_ascii=False) for t in tokens]
     out = {}
-    for name, lines, make in (("chunk objects", chunk_lines, lambda row: Chunk(**row)), ("token lists", token_lines, list)):
+    for name, lines, make in (("chunk objects", chunk_lines, lambda row: Chunk(**row)), ("token lists", token_lines, intern_tokens)):
         gc.collect()
         tracemalloc.start()
         kept = [make(json.loads(line)) for line in lines]
