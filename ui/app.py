@@ -11,6 +11,7 @@ import secrets
 import sys
 import tempfile
 import threading
+import time
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -43,6 +44,8 @@ EXAMPLES = [
     "丽水在企业数字化智能化改造方面有什么支持？",
 ]
 BUSY = "当前提问的人较多，系统繁忙，请稍后再试。"
+QUEUE_BACKSTOP = 1000
+WRONG_PASSWORD_DELAY_S = 0.25
 ALL = "全部"
 
 CSS = """
@@ -155,7 +158,8 @@ def build(service: PolicyQA, password: str, feedback: FeedbackStore) -> gr.Block
 
     def authorised(pw: str | None) -> None:
         if not password or not hmac.compare_digest((pw or "").encode(), password.encode()):
-            raise gr.Error("管理员密码错误。")
+            time.sleep(WRONG_PASSWORD_DELAY_S)  # slows guessing down
+            raise gr.Error("管理员密码错误。", print_exception=False)
 
     def filter_updates() -> tuple[Any, ...]:
         docs = service.documents()
@@ -390,7 +394,9 @@ def build(service: PolicyQA, password: str, feedback: FeedbackStore) -> gr.Block
 
         demo.load(on_load, None, [status, region, issuer, year, document, m_region, t_region, t_year],
                   api_visibility="private")
-    demo.queue(max_size=4 * limit, default_concurrency_limit=settings.ui_concurrency)
+    # Gradio's own queue only has to hold requests until the admission gate turns them
+    # away with the Chinese busy message; its "Queue is full" is for floods alone.
+    demo.queue(max_size=QUEUE_BACKSTOP, default_concurrency_limit=settings.ui_concurrency)
     return demo
 
 

@@ -7,8 +7,8 @@ process, so its output can be captured whole and its memory measured alone."""
 
 from __future__ import annotations
 
+import json
 import os
-import pickle
 import shutil
 import socket
 import subprocess
@@ -16,7 +16,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import IO
 
@@ -107,7 +107,7 @@ def spawn_server(root: Path, extra_docs: dict[str, str] | None = None, log_level
                                    stdin=subprocess.PIPE, stdout=out, stderr=subprocess.STDOUT, cwd=PROJECT_ROOT,
                                    env=env)
     stdin: IO[bytes] = process.stdin  # type: ignore[assignment]
-    stdin.write(pickle.dumps((settings, sessions)))
+    stdin.write(json.dumps({"settings": _settings_to_json(settings), "sessions": sessions}).encode())
     stdin.close()
     server = SpawnedServer(f"http://127.0.0.1:{port}/", settings, process, log)
     deadline = time.monotonic() + start_timeout
@@ -124,12 +124,22 @@ def spawn_server(root: Path, extra_docs: dict[str, str] | None = None, log_level
             time.sleep(0.5)
 
 
+def _settings_to_json(settings: Settings) -> dict:
+    return {f.name: str(v) if isinstance(v, Path) else v for f in fields(settings) for v in [getattr(settings, f.name)]}
+
+
+def _settings_from_json(row: dict) -> Settings:
+    paths = {f.name for f in fields(Settings) if "Path" in str(f.type)}
+    return Settings(**{k: Path(v) if k in paths and v is not None else v for k, v in row.items()})
+
+
 def _child(port: int, log_level: str) -> None:
     import logging
 
     from ui.app import SESSIONS, launch
 
-    settings, sessions = pickle.loads(sys.stdin.buffer.read())
+    message = json.loads(sys.stdin.buffer.read())
+    settings, sessions = _settings_from_json(message["settings"]), message["sessions"]
     if log_level:
         logging.basicConfig(level=log_level.upper(), stream=sys.stderr)
     launch(settings, host="127.0.0.1", port=port, block=True, sessions=sessions or SESSIONS)
