@@ -330,25 +330,28 @@ def _skip_duty(text: str, a: int, b: int) -> int:
     return a
 
 
-def _clauses(text: str, a: int, b: int) -> list[tuple[int, int]]:
-    """Comma-separated clauses of a sentence; commas inside brackets or quotes do not split."""
+def _split_outside(text: str, a: int, b: int, seps: str, opens: str, closes: str) -> list[tuple[int, int]]:
+    """Spans of text[a:b] between separators that stand outside brackets and quotes."""
     out, depth, quoted, start = [], 0, False, a
     for i in range(a, b):
         ch = text[i]
-        if ch in "（(【[《":
+        if ch in opens:
             depth += 1
-        elif ch in "）)】]》":
+        elif ch in closes:
             depth = max(0, depth - 1)
-        elif ch == "“":
-            quoted = True
-        elif ch == "”":
-            quoted = False
-        elif ch in "，,：:" and depth == 0 and not quoted:
+        elif ch in "“”":
+            quoted = ch == "“"
+        elif ch in seps and depth == 0 and not quoted:
             out.append((start, i))
             start = i + 1
     out.append((start, b))
+    return out
+
+
+def _clauses(text: str, a: int, b: int) -> list[tuple[int, int]]:
+    """Comma-separated clauses of a sentence; commas inside brackets or quotes do not split."""
     spans = []
-    for s, e in out:
+    for s, e in _split_outside(text, a, b, "，,：:", "（(【[《", "）)】]》"):
         while s < e and (text[s].isspace() or text[s] in "，,：:"):
             s += 1
         while e > s and (text[e - 1].isspace() or text[e - 1] in "。；;！？!?，,"):
@@ -360,22 +363,7 @@ def _clauses(text: str, a: int, b: int) -> list[tuple[int, int]]:
 
 def _items(text: str, a: int, b: int) -> list[tuple[int, int]]:
     """`、`-separated items of a clause (outside brackets and quotes)."""
-    out, depth, quoted, start = [], 0, False, a
-    for i in range(a, b):
-        ch = text[i]
-        if ch in "（(《":
-            depth += 1
-        elif ch in "）)》":
-            depth = max(0, depth - 1)
-        elif ch == "“":
-            quoted = True
-        elif ch == "”":
-            quoted = False
-        elif ch == "、" and depth == 0 and not quoted:
-            out.append((start, i))
-            start = i + 1
-    out.append((start, b))
-    return out
+    return _split_outside(text, a, b, "、", "（(《", "）)》")
 
 
 def _name(s: str, limit: int = 48) -> str:
