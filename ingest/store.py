@@ -102,6 +102,7 @@ class FaissBm25Store:
         self._files: dict[str, FileRecord] = {}
         self._faiss: faiss.Index | None = None
         self._bm25: bm25s.BM25 | None = None
+        self._by_id: dict[str, Chunk] | None = None
 
     # -- reading ---------------------------------------------------------------
     def __len__(self) -> int:
@@ -112,6 +113,12 @@ class FaissBm25Store:
 
     def chunk(self, i: int) -> Chunk:
         return self._chunks[i]
+
+    def chunk_by_id(self, chunk_id: str) -> Chunk | None:
+        """A chunk by its id (citations carry ids); the lookup table is built on first use."""
+        if self._by_id is None:
+            self._by_id = {c.chunk_id: c for c in self._chunks}
+        return self._by_id.get(chunk_id)
 
     def chunks(self) -> Iterator[Chunk]:
         return iter(self._chunks)
@@ -149,6 +156,7 @@ class FaissBm25Store:
     def _invalidate(self) -> None:
         self._faiss = None
         self._bm25 = None
+        self._by_id = None
 
     # -- search ------------------------------------------------------------------
     def _allowed(self, filters: Filters | None) -> np.ndarray | None:

@@ -100,7 +100,6 @@ class AnswerChain:
         self.scorer = EvidenceScorer(tokenizer)
         self.verifier = Verifier()
         self.generate = (PROMPT | llm | StrOutputParser()) if llm is not None else None
-        self._chunk_ids: tuple[int, dict[str, Chunk]] = (-1, {})
 
     # -- public ---------------------------------------------------------------------
     def stream(self, question: str, history: History = (), filters: Filters | None = None) -> Iterator[str | Answer]:
@@ -374,10 +373,7 @@ class AnswerChain:
                       backend=self.backend)
 
     def _chunk(self, chunk_id: str) -> Chunk | None:
-        store = self.retriever.store
-        if self._chunk_ids[0] != len(store):
-            self._chunk_ids = (len(store), {c.chunk_id: c for c in store.chunks()})
-        return self._chunk_ids[1].get(chunk_id)
+        return self.retriever.store.chunk_by_id(chunk_id)
 
     def _citation(self, r: TargetRecord, n: int, year: str = "") -> Citation | None:
         """A record's source span as a citation; with `year`, widened back to where its

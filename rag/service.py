@@ -75,9 +75,7 @@ class PolicyQA:
         self._lock = threading.Lock()  # guards reloads and knowledge-base changes
         self._generation: Path | None = None
         self._chain: AnswerChain | None = None
-        self._chunks: dict[str, Chunk] = {}
         self._texts: dict[str, str] = {}
-        self._matcher: Matcher | None = None
 
     @property
     def uploads_dir(self) -> Path:
@@ -108,14 +106,13 @@ class PolicyQA:
             raise ModelError(f"回答生成失败（{type(exc).__name__}），请稍后再试。") from None
 
     def chunk(self, chunk_id: str) -> Chunk | None:
-        self._current()
-        return self._chunks.get(chunk_id)
+        return self._current().retriever.store.chunk_by_id(chunk_id)
 
     def document_text(self, source: str) -> str:
         """The cleaned text of an indexed document, rebuilt from its chunks' offsets."""
-        self._current()
+        store = self._current().retriever.store
         if source not in self._texts:
-            parts = [c for c in self._chunks.values() if c.source == source]
+            parts = [c for c in store.chunks() if c.source == source]
             self._texts[source] = document_text(parts) if parts else ""
         return self._texts[source]
 
@@ -126,12 +123,8 @@ class PolicyQA:
             wanted = Profile.from_dict(profile)
         except (ValueError, TypeError) as exc:
             raise PolicyQAError(f"企业信息有误：{exc}") from exc
-        self._current()
-        with self._lock:
-            if self._matcher is None:
-                self._matcher = Matcher(self._chain.retriever.store if self._chain else None)
-            matcher = self._matcher
-        return matcher.match(wanted, categories)
+        # Measures are extracted once per index content (rag.measures caches them).
+        return Matcher(self._current().retriever.store).match(wanted, categories)
 
     def targets(self, region: str = "", indicator: str = "", kind: str = "", year: str = "") -> list[TargetRecord]:
         """The target figures and reported figures stated in the indexed documents."""
@@ -201,8 +194,6 @@ class PolicyQA:
                 self.app.ensure_index()
                 retriever = self.app.retriever()
                 self._chain = AnswerChain(retriever, self.app.tokenizer, self.settings, self._llm, self.backend)
-                self._chunks = {c.chunk_id: c for c in retriever.store.chunks()}
                 self._texts = {}
-                self._matcher = None
                 self._generation = current_generation(self.settings.index_dir)
             return self._chain
