@@ -135,11 +135,13 @@ class Admission:
                 self._inside -= 1
 
 
-def _filters(region: str, issuer: str, year: str, document: str) -> Filters:
-    def val(v: str | None) -> str:
-        return "" if not v or v == ALL else v
+def _chosen(value: str | None) -> str:
+    """A dropdown's value as a filter: 全部 (or nothing) means no constraint."""
+    return "" if not value or value == ALL else value
 
-    return Filters(region=val(region), issuer=val(issuer), year=val(year), source=val(document))
+
+def _filters(region: str, issuer: str, year: str, document: str) -> Filters:
+    return Filters(region=_chosen(region), issuer=_chosen(issuer), year=_chosen(year), source=_chosen(document))
 
 
 def _choices(values: set[str]) -> list[str]:
@@ -224,7 +226,7 @@ def build(service: PolicyQA, password: str, feedback: FeedbackStore) -> gr.Block
     def match(region: str, types: list[str], size: str, activities: list[str], rd_ratio: float | None,
               revenue: float | None, employees: float | None, categories: list[str]) -> str:
         profile = {
-            "region": "" if not region or region == ALL else region, "types": types or [], "activities": activities or [],
+            "region": _chosen(region), "types": types or [], "activities": activities or [],
             # An empty number field arrives as None or 0: both mean "not stated".
             "size": "" if not size or size == "不清楚" else size, "rd_ratio": rd_ratio or None, "revenue": revenue or None,
             "employees": int(employees) if employees else None, "closed": True,
@@ -237,8 +239,8 @@ def build(service: PolicyQA, password: str, feedback: FeedbackStore) -> gr.Block
 
     def targets(region: str, indicator: str, kind: str, year: str) -> str:
         kinds = {"目标": "target", "已达成": "achievement"}
-        records = service.targets(region="" if region == ALL else region or "", indicator=(indicator or "").strip(),
-                                  kind=kinds.get(kind, ""), year="" if year == ALL else year or "")
+        records = service.targets(region=_chosen(region), indicator=(indicator or "").strip(),
+                                  kind=kinds.get(kind, ""), year=_chosen(year))
         return targets_html(records, service.chunk, service.document_text)
 
     def docs_rows() -> list[list[Any]]:
