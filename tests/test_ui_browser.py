@@ -58,14 +58,20 @@ def browser():
         b.close()
 
 
+def _open(browser, url: str):  # type: ignore[no-untyped-def]
+    """A fresh tab on the page, as a Chinese-speaking user's browser shows it."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
+    page.goto(url)
+    return page
+
+
 def _ask(page, question: str) -> None:
     page.fill("#pq-question textarea", question)
     page.click("#pq-send")
 
 
 def test_streamed_answer_click_citation_see_passage(page_url, browser) -> None:
-    page = browser.new_page(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
-    page.goto(page_url.url)
+    page = _open(browser, page_url.url)
     page.wait_for_selector("#pq-question textarea")
     assert "回答方式" in page.inner_text("#pq-status")
     _ask(page, "2025年全省新认定高新技术企业目标多少家？")
@@ -105,8 +111,7 @@ def test_streamed_answer_click_citation_see_passage(page_url, browser) -> None:
 
 
 def test_document_markup_is_shown_as_text(page_url, browser) -> None:
-    page = browser.new_page(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
-    page.goto(page_url.url)
+    page = _open(browser, page_url.url)
     page.wait_for_selector("#pq-question textarea")
     _ask(page, "东阳市2026年新认定科技型中小企业多少家？")
     page.locator("#pq-chat a[href='#cite-1-1']").first.wait_for(timeout=60000)
@@ -118,8 +123,7 @@ def test_document_markup_is_shown_as_text(page_url, browser) -> None:
 
 
 def test_knowledge_base_tab_needs_the_password(page_url, browser) -> None:
-    page = browser.new_page(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
-    page.goto(page_url.url)
+    page = _open(browser, page_url.url)
     page.get_by_role("tab", name="知识库").click()
     page.fill("#pq-password input", "wrong")
     page.get_by_role("button", name="进入").click()
@@ -134,8 +138,7 @@ def test_knowledge_base_tab_needs_the_password(page_url, browser) -> None:
 
 
 def test_policy_matching_tab(page_url, browser) -> None:
-    page = browser.new_page(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
-    page.goto(page_url.url)
+    page = _open(browser, page_url.url)
     page.get_by_role("tab", name="政策匹配").click()
     page.locator("#pq-m-region input").fill("绍兴市")
     page.locator("#pq-m-region input").press("Enter")
@@ -151,8 +154,7 @@ def test_policy_matching_tab(page_url, browser) -> None:
 
 
 def test_targets_tab_links_rows_to_passages(page_url, browser) -> None:
-    page = browser.new_page(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
-    page.goto(page_url.url)
+    page = _open(browser, page_url.url)
     page.get_by_role("tab", name="指标").click()
     page.fill("#pq-t-indicator input, #pq-t-indicator textarea", "高新技术产业增加值")
     page.click("#pq-t-go")
