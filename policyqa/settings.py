@@ -46,10 +46,14 @@ class Settings:
     llm_ctx: int = 4096
     llm_max_tokens: int = 384
     llm_temperature: float = 0.0  # greedy: the same question gets the same answer
+    llm_timeout_s: float = 60.0  # a request with no reply for this long fails over to extractive
+    llm_parallel: int = 2  # the local model's slots: answers decoded side by side
+    llm_memory_mb: int = 4096  # address-space cap of the local model's process (it uses about 2.5 GB); 0 = none
     openai_base_url: str = ""
     openai_model: str = ""
     openai_api_key: str = field(default="", repr=False)  # a secret: never in repr or logs
-    answer_passages: int = 5  # passages put in front of the LLM
+    answer_passages: int = 5  # passages retrieved for the evidence gate
+    llm_evidence_chars: int = 360  # characters of evidence (with context) put in front of the LLM
     min_evidence: float = 0.5  # refusal threshold on the evidence score (0..1)
     # Index: above this many chunks the dense index is approximate (HNSW) instead of flat.
     ann_threshold: int = 200_000
@@ -92,6 +96,8 @@ class Settings:
             raise ConfigError("POLICYQA_MAX_FILE_MB must be positive")
         if self.top_k < 1 or self.candidates < self.top_k:
             raise ConfigError("need 1 <= top_k <= candidates")
+        if self.llm_timeout_s <= 0 or self.llm_parallel < 1:
+            raise ConfigError("POLICYQA_LLM_TIMEOUT_S must be positive and POLICYQA_LLM_PARALLEL at least 1")
         if self.llm not in {"auto", "local", "openai", "extractive"}:
             raise ConfigError(f"POLICYQA_LLM={self.llm!r}: use local, openai, extractive or auto")
 

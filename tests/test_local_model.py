@@ -1,5 +1,6 @@
 """The local LLM file: finding the parts, joining them, refusing a bad checksum; and
-(marked `model`) loading the real Qwen2.5 GGUF and answering in Chinese."""
+(marked `model`) the real Qwen2.5 GGUF served by the runtime `make setup` installs,
+answering in Chinese from its own process."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import hashlib
 import os
 import re
 import sys
+from importlib.metadata import version as metadata_version
 from pathlib import Path, PurePosixPath
 
 import pytest
@@ -250,48 +252,31 @@ def test_model_path_layout(tmp_path: Path) -> None:
     assert local_model.model_path(tmp_path) == tmp_path / "models" / "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
 
 
-# -- runtime: checks before loading, message conversion ------------------------------
+# -- the real model, in its own process ---------------------------------------------
 
 
-def test_make_local_chat_model_refuses_bad_file(tmp_path: Path) -> None:
-    from rag.llm_runtime import make_local_chat_model
+def test_start_refuses_a_default_model_file_with_a_bad_checksum(tmp_path: Path) -> None:
+    from rag.llm import start_local_model
 
-    bad = tmp_path / "qwen.gguf"
+    bad = local_model.model_path(tmp_path)
+    bad.parent.mkdir(parents=True)
     bad.write_bytes(b"GGUF not really")
     with pytest.raises(ModelError, match="拒绝加载"):
-        make_local_chat_model(bad)
+        start_local_model(Settings(data_dir=tmp_path))
     with pytest.raises(ModelError, match="找不到"):
-        make_local_chat_model(tmp_path / "absent.gguf")
-
-
-def test_message_conversion() -> None:
-    from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
-
-    from rag.llm_runtime import to_llama_messages
-
-    out = to_llama_messages([
-        SystemMessage("你是助手"),
-        HumanMessage(content=[{"type": "text", "text": "问"}, {"type": "text", "text": "题"}]),
-        AIMessage("答"),
-    ])
-    assert out == [
-        {"role": "system", "content": "你是助手"},
-        {"role": "user", "content": "问题"},
-        {"role": "assistant", "content": "答"},
-    ]
-
-
-# -- the real model ---------------------------------------------------------------
+        start_local_model(Settings(data_dir=tmp_path, llm_model_path=tmp_path / "absent.gguf"))
 
 
 @pytest.fixture(scope="module")
 def real_chat_model():
-    path = local_model.model_path(Settings.from_env().data_dir)
-    if not path.is_file():
-        pytest.skip(f"assembled model absent at {path}; run `python scripts/setup_model.py`")
-    from rag.llm_runtime import make_local_chat_model
+    settings = Settings.from_env(llm_max_tokens=48)
+    if not settings.model_path().is_file():
+        if os.environ.get("CI"):
+            pytest.fail(f"local model missing at {settings.model_path()}; `make setup` should have built it")
+        pytest.skip(f"assembled model absent at {settings.model_path()}; run `make setup`")
+    from rag.llm import start_local_model
 
-    model = make_local_chat_model(path, n_ctx=2048, temperature=0.0, max_tokens=48)
+    model = start_local_model(settings)
     yield model
     model.close()
 
@@ -300,6 +285,11 @@ def real_chat_model():
 def test_real_model_invoke_and_stream_in_chinese(real_chat_model) -> None:
     from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, SystemMessage
 
+    from rag.local_model import RUNTIME_PACKAGE, RUNTIME_VERSION
+
+    assert metadata_version(RUNTIME_PACKAGE) == RUNTIME_VERSION  # as `make setup` installed it
+    assert "AVX2 = 1" in real_chat_model.supervisor.system_info
+    assert "AVX512" not in real_chat_model.supervisor.system_info  # a fixed baseline, not this CPU's
     messages = [
         SystemMessage("你是政策问答助手，请用简体中文简短回答。"),
         HumanMessage("什么是高新技术企业？请用一句话回答。"),
@@ -315,9 +305,10 @@ def test_real_model_invoke_and_stream_in_chinese(real_chat_model) -> None:
     assert len(texts) >= 3  # token by token, not one block
     joined = "".join(texts)
     assert len(CJK.findall(joined)) >= 5, joined
-    assert chunks[-1].response_metadata.get("finish_reason") in {"stop", "length"}
+    usage = real_chat_model.last_usage
+    assert usage and usage["input_tokens"] > 10 and usage["input_token_details"]["cache_read"] > 0  # prefix reused
 
-    # a consumer that stops early releases the model for the next call
+    # a consumer that stops early does not block the next call
     stream = real_chat_model.stream(messages)
     next(stream)
     stream.close()

@@ -25,6 +25,7 @@ import pytest
 from gradio_client import Client, handle_file
 
 from policyqa.settings import PROJECT_ROOT
+from rag.chain import LLM_FAILED_NOTE
 from tests.support.openai_stub import OpenAIStub
 from tests.support.ui_server import PASSWORD, Server, SpawnedServer, spawn_server, start_server
 from ui.app import ALL
@@ -469,7 +470,8 @@ def test_a_failing_model_server_shows_a_clean_error_without_the_key(tmp_path: Pa
         finally:
             srv.close()
     answer = _text(chat[-1])
-    assert answer.startswith("出错：回答生成失败") and SECRET not in answer
+    # The failed model costs only its own words: the answer is the cited evidence.
+    assert LLM_FAILED_NOTE in answer and "5000" in answer and "(#cite-" in answer and SECRET not in answer
     output = srv.output()
     assert "Incorrect API key provided: Bearer ***" in output  # the server did quote it, and it was cut
     assert SECRET not in output

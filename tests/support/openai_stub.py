@@ -24,6 +24,12 @@ class OpenAIStub:
             def log_message(self, *args: object) -> None:  # keep test output quiet
                 pass
 
+            def do_GET(self) -> None:  # noqa: N802 - llama.cpp's health route, for the supervisor
+                if self.path != "/health":
+                    self.send_error(404)
+                    return
+                self._json({"status": "ok"})
+
             def do_POST(self) -> None:  # noqa: N802 - http.server's naming
                 if not self.path.rstrip("/").endswith("/chat/completions"):
                     self.send_error(404)
@@ -73,7 +79,11 @@ class OpenAIStub:
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+        return f"{self.address}/v1"
+
+    @property
+    def address(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
 
     def __enter__(self) -> "OpenAIStub":
         self.thread.start()
