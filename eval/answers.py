@@ -3,6 +3,7 @@ precision, unsupported figures and character F1, per question type and overall.
 
 A question (a dict, one line of a set) may carry:
 - `must`: groups of acceptable strings; every group must appear in the answer;
+- `must_not`: strings the answer must not contain (the wrong figure of a false premise);
 - `span`: a gold answer span (the NCP benchmark); it must be contained in the answer;
 - `sources`: acceptable gold documents; the answer must cite one;
 - `refuse`: true when the documents do not answer the question.
@@ -143,6 +144,7 @@ def grade(item: Mapping, answer: Answer, ranking: Sequence[str] | None = None,
     gold = {same.get(s, s) for s in sources}
     cited_gold = bool({same.get(c.source, c.source) for c in answer.citations} & gold)
     missing = [list(g) for g in must if not any(squash(s) in text for s in g)]
+    forbidden = [str(s) for s in item.get("must_not") or [] if squash(str(s)) in text]
     contained = normalise(span) in normalise(answer.text) if span else None
     bad_figures = [] if answer.refused else unsupported_in(answer)
     if expect_refusal:
@@ -151,6 +153,8 @@ def grade(item: Mapping, answer: Answer, ranking: Sequence[str] | None = None,
         correct, reasons = False, ["wrong refusal"]
     else:
         reasons = [f"missing {missing}"] if missing else []
+        if forbidden:
+            reasons.append(f"contains must_not {forbidden}")
         if span and not contained:
             reasons.append("gold span not in the answer")
         if sources and not cited_gold:

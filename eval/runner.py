@@ -4,16 +4,21 @@ B.json` shows what changed between two such reports.
 
 Sets: `sample` (the project's own questions over the sample corpus, eval/sets/),
 `ncp` (the NCP policy QA benchmark from ../shared, when present, on its own index
-data/index-ncp), or a JSONL file in either format.
+data/index-ncp), `ncp-dev` / `ncp-test` (its questions on the dev / test half of
+the documents, eval/ncp.py), `ncp-lodo` (the questions of 60 test documents, asked
+of data/index-ncp-lodo, built without those documents: each must be refused), or a
+JSONL file in either format.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -26,6 +31,7 @@ from tqdm import tqdm
 
 from eval.answers import Graded, format_summary, grade, summarise
 from eval.compare import compare, format_comparison
+from eval.ncp import SPLIT_FILE, check_split, load_split
 from eval.report import build_report, load_report, write_html, write_json
 from eval.retrieval import DEFAULT_BENCH, DEFAULT_DEPTH, distinct_documents, identical_documents, peak_rss_mb, read_jsonl
 from policyqa.app import App
@@ -38,7 +44,9 @@ if TYPE_CHECKING:
     from rag.chain import AnswerChain
 
 SETS = {"sample": PROJECT_ROOT / "eval" / "sets" / "sample.jsonl"}
+NCP_SETS = ("ncp", "ncp-dev", "ncp-test", "ncp-lodo")
 NCP_INDEX = PROJECT_ROOT / "data" / "index-ncp"
+NCP_LODO_INDEX = PROJECT_ROOT / "data" / "index-ncp-lodo"
 OUT_DIR = PROJECT_ROOT / "out" / "eval"
 
 
@@ -60,17 +68,54 @@ def as_question(row: Mapping) -> dict:
             "span": row["answer"], "sources": [row["docid"]], "refuse": False}
 
 
-def load_set(name: str, bench: Path) -> tuple[list[dict], dict[str, str]]:
+def left_out_question(row: Mapping) -> dict:
+    """An NCP question whose document is not in the index: only a refusal is right.
+    No gold span or source, so no answer is scored against the missing document;
+    `left_out` records it."""
+    return {"id": row["id"], "type": str(row.get("type") or "ncp"), "question": row["question"],
+            "sources": [], "refuse": True, "left_out": str(row["docid"])}
+
+
+def load_set(name: str, bench: Path, split_file: Path = SPLIT_FILE) -> tuple[list[dict], dict[str, str]]:
     """The questions of a set, and the map of documents with identical text (NCP)."""
-    if name == "ncp":
+    if name in NCP_SETS:
         qa, corpus = bench / "qa.jsonl", bench / "corpus.jsonl"
         if not qa.is_file() or not corpus.is_file():
             raise PolicyQAError(f"the NCP benchmark is not in {bench} (give its folder with --bench)")
-        return [as_question(r) for r in read_jsonl(qa)], identical_documents(corpus)
+        rows = read_jsonl(qa)
+        if name == "ncp":
+            return [as_question(r) for r in rows], identical_documents(corpus)
+        split = load_split(split_file)
+        check_split(split, (str(r["docid"]) for r in read_jsonl(corpus)))
+        docs = split.half(name.removeprefix("ncp-"))
+        make = left_out_question if name == "ncp-lodo" else as_question
+        return [make(r) for r in rows if str(r["docid"]) in docs], identical_documents(corpus)
     path = SETS.get(name, Path(name))
     if not path.is_file():
-        raise PolicyQAError(f"no question set {name!r}: use sample, ncp or a JSONL file")
+        raise PolicyQAError(f"no question set {name!r}: use sample, {', '.join(NCP_SETS)} or a JSONL file")
     return [as_question(r) for r in read_jsonl(path)], {}
+
+
+def build_index_without(app: App, corpus: Path, left_out: set[str]) -> None:
+    """Ingest `corpus` minus the `left_out` documents, exactly as the full NCP index
+    is built. The kept lines are copied unchanged, so their text (and the embedding
+    cache's keys) are the same as in the full index."""
+    with tempfile.TemporaryDirectory(prefix="policyqa-lodo-") as tmp:
+        kept = Path(tmp) / corpus.name
+        with open(corpus, encoding="utf-8") as src, open(kept, "w", encoding="utf-8") as dst:
+            for line in src:
+                if line.strip() and str(json.loads(line).get("docid")) not in left_out:
+                    dst.write(line)
+        app.ingestor().run([kept])
+
+
+def refusal_line(graded: Sequence[Graded]) -> str:
+    """The one figure of `ncp-lodo`: the share of questions about left-out documents
+    that were refused (the summary's `refusal_accuracy`, spelt out as a count)."""
+    asked = [g for g in graded if g.expect_refusal]
+    refused = sum(g.refused for g in asked)
+    share = refused / len(asked) if asked else 0.0
+    return f"REFUSED {refused}/{len(asked)} = {share:.1%} of the questions whose document is not in the index"
 
 
 def fixed_sample(items: Sequence[dict], n: int, seed: int = 0) -> list[dict]:
@@ -137,20 +182,28 @@ def _failure_line(g: Graded, width: int = 70) -> str:
 def cmd_eval(args: argparse.Namespace) -> int:
     if args.compare:
         return cmd_compare(args)
-    ncp = args.set == "ncp"
-    index = args.index or (NCP_INDEX if ncp else None)
-    items, same_as = load_set(args.set, args.bench)
+    ncp, lodo = args.set in NCP_SETS, args.set == "ncp-lodo"
+    index = args.index or (NCP_LODO_INDEX if lodo else NCP_INDEX if ncp else None)
+    items, same_as = load_set(args.set, args.bench, args.split)
+    left_out = {str(i["left_out"]) for i in items if i.get("left_out")}
     settings = Settings.from_env(index_dir=index, llm=args.llm, min_evidence=args.min_evidence)
     app = App(settings)
     if ncp and not (settings.index_dir / "CURRENT").exists():
         print(f"building the NCP index in {settings.index_dir} (first run only)", file=sys.stderr)
-        app.ingestor().run([args.bench / "corpus.jsonl"])
+        if lodo:
+            build_index_without(app, args.bench / "corpus.jsonl", left_out)
+        else:
+            app.ingestor().run([args.bench / "corpus.jsonl"])
     t0 = time.perf_counter()
     chain = app.chain(args.llm)
+    if lodo and (present := left_out & set(chain.retriever.store.files())):
+        # e.g. `--index data/index-ncp`: the questions would not be unanswerable at all
+        raise PolicyQAError(f"{len(present)} left-out documents are in {settings.index_dir}; "
+                            "ncp-lodo needs an index built without them")
     chain.retriever.retrieve("预热", k=1)  # index and embedding model load outside the timings
     load_s = time.perf_counter() - t0
     items = fixed_sample(items, args.sample, args.seed)
-    set_name = args.set if args.set in ("ncp", *SETS) else Path(args.set).stem
+    set_name = args.set if args.set in (*NCP_SETS, *SETS) else Path(args.set).stem
     result = run_questions(chain, items, same_as, progress=None if not args.quiet else False,
                            desc=f"eval {set_name} ({chain.backend})")
     summary = summarise(result.graded, k=args.k)
@@ -167,12 +220,16 @@ def cmd_eval(args: argparse.Namespace) -> int:
         "first_token_median_ms": round(statistics.median(result.first_token_ms), 1) if result.first_token_ms else None,
         "peak_rss_mb": round(peak_rss_mb(), 1),
     }
+    if lodo:
+        run["refused"] = summary["ALL"]["refusal_accuracy"]
     print(format_summary(summary))
     failures = [g for g in result.graded if not g.passed]
     for g in failures[: args.show_failures]:
         print(_failure_line(g))
     if len(failures) > args.show_failures:
         print(f"… and {len(failures) - args.show_failures} more failures in the HTML report")
+    if lodo:  # after the failures, so it is not scrolled away
+        print(refusal_line(result.graded))
     print("  ".join(f"{k}={v}" for k, v in run.items() if k in (
         "backend", "set", "questions", "seconds", "model_load_s", "first_token_median_ms", "peak_rss_mb")))
     report = build_report(run, summary, result.graded)
@@ -200,12 +257,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p = subparsers.add_parser(
         "eval", help="answer a question set, grade the answers, write JSON + HTML reports; or compare two reports"
     )
-    p.add_argument("--set", default="sample", help="sample | ncp | path to a JSONL set (default: sample)")
+    p.add_argument("--set", default="sample",
+                   help="sample | ncp | ncp-dev | ncp-test | ncp-lodo | path to a JSONL set (default: sample)")
     add_llm_option(p)
     p.add_argument("--out", type=Path, help=f"report folder (default: {OUT_DIR}/SET-BACKEND-TIME)")
     p.add_argument("--json", type=Path, help="also write the JSON report to this file")
-    p.add_argument("--index", type=Path, help="index folder (default: data/index; ncp: data/index-ncp)")
+    p.add_argument("--index", type=Path,
+                   help="index folder (default: data/index; ncp*: data/index-ncp; ncp-lodo: data/index-ncp-lodo)")
     p.add_argument("--bench", type=Path, default=DEFAULT_BENCH, help="NCP benchmark folder")
+    p.add_argument("--split", type=Path, default=SPLIT_FILE, help="document split of ncp-dev/-test/-lodo")
     p.add_argument("--sample", type=int, default=0, help="a fixed sample of N questions spread over the types")
     p.add_argument("--seed", type=int, default=0, help="seed of --sample")
     p.add_argument("--k", type=int, default=5, help="cut-off of retrieval recall@k (default: 5)")

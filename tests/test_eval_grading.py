@@ -44,6 +44,29 @@ def test_missing_text_wrong_source_and_unsupported_figure_are_reasons() -> None:
     assert invented.unsupported == ("5000家",) and "unsupported figures" in invented.reason
 
 
+FALSE_PREMISE = {**TARGET, "id": "fp1", "type": "falsepremise", "question": "听说全省要新认定6000家高企，对吗？",
+                 "must_not": ["6000", "十大举措"]}
+
+
+@pytest.mark.parametrize(("text", "correct", "reason"), [
+    ("不对，全省新认定高新技术企业5000家[1]。", True, ""),
+    ("全省新认定高新技术企业5000家[1]，不是6000家。", False, "contains must_not ['6000']"),
+    ("全省新认定高新技术企业5000家[1]，约6 000家是误传。", False, "contains must_not ['6000']"),  # spaces, as for must
+    ("全省新认定高新技术企业5000家[1]，提出了十大 举措。", False, "contains must_not ['十大举措']"),
+    ("全省新认定高新技术企业6000家[1]。", False, "missing [['5000家', '5000 家']]; contains must_not ['6000']"),
+])
+def test_an_answer_holding_a_must_not_string_is_not_correct(text: str, correct: bool, reason: str) -> None:
+    g = grade(FALSE_PREMISE, _answer(text, (WORKPLAN, "全省新认定高新技术企业5000家。")))
+    assert g.correct is correct
+    assert reason in g.reason if reason else g.reason == ""  # other reasons (unsupported figures) may follow
+
+
+def test_must_not_is_ignored_on_refusals_and_absent_must_not_changes_nothing() -> None:
+    assert grade(FALSE_PREMISE, REFUSAL).reason == "wrong refusal"
+    a = _answer("全省新认定高新技术企业5000家[1]，不是6000家。", (WORKPLAN, "全省新认定高新技术企业5000家。"))
+    assert grade(TARGET, a).correct  # the same answer passes a question without `must_not`
+
+
 def test_refusals_are_right_on_unanswerable_and_wrong_on_answerable_questions() -> None:
     right = grade(UNANSWERABLE, REFUSAL)
     assert right.correct and right.passed and right.citations == ()
