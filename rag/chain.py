@@ -33,7 +33,9 @@ from rag.evidence import (
     doc_numbers,
     expected_units,
     has_date,
+    asks_list,
     in_scope,
+    is_multipart,
     mandatory_terms,
     missing_place,
     missing_year,
@@ -47,10 +49,13 @@ from rag.prompting import PROMPT, REFUSAL_PREFIX, EvidencePack, evidence_pack
 from rag.retriever import HybridRetriever
 from rag.figures import extract_figures, supported
 from rag.match import answer_match
+from rag.normalize import simplified
 from rag.targets import TargetMatch, TargetRecord, best_match, load_targets
 from rag.verify import REPLACED_NOTE, Claim, Verifier
 
 _COMPARE = re.compile(r"分别|对比|比较|相比|各是|各自|各提出|和|与|及|、")
+MIN_PART_GAIN = 0.15  # share of the question's term weight a further sentence must add
+LIST_QUOTE_CHARS = 200  # a list question's quote runs on over the items that follow its lead
 LLM_FAILED_NOTE = "大模型本次未能完成回答（出错或无响应），以下为检索到的原文摘录；请稍后再试。"
 log = logging.getLogger(__name__)
 History = Sequence[Sequence[str]]
@@ -101,7 +106,8 @@ class AnswerChain:
         self.backend = backend
         self.llm = llm
         self.condenser = Condenser(tokenizer)
-        self.scorer = EvidenceScorer(tokenizer)
+        self.scorer = EvidenceScorer(tokenizer, [c.text for c in retriever.store.chunks()],
+                                     unseen_weight=settings.evidence_unseen_weight, idf=settings.evidence_idf)
         self.verifier = Verifier()
         self.generate = (PROMPT | llm | StrOutputParser()) if llm is not None else None
 
@@ -112,7 +118,7 @@ class AnswerChain:
         t0 = time.perf_counter()
         # "我们是绍兴的规上工业企业…能享受哪些政策？" is answered by the policy matcher,
         # which checks each measure's stated criteria against the enterprise described.
-        matched = answer_match(question, self.retriever.store)
+        matched = answer_match(simplified(question), self.retriever.store)
         if matched is not None:
             yield matched.text
             yield replace(matched, standalone_question=question, latency_ms=(time.perf_counter() - t0) * 1000)
@@ -162,7 +168,8 @@ class AnswerChain:
 
     # -- stages ---------------------------------------------------------------------
     def _condense(self, inp: dict) -> dict:
-        return {**inp, "standalone": self.condenser.standalone(inp["question"], inp.get("history") or ())}
+        history = [[simplified(str(t[0])), *t[1:]] for t in inp.get("history") or () if t]
+        return {**inp, "standalone": self.condenser.standalone(simplified(inp["question"]), history)}
 
     def _retrieve(self, inp: dict) -> dict:
         q, filters, k = inp["standalone"], inp.get("filters"), self.settings.answer_passages
@@ -212,7 +219,9 @@ class AnswerChain:
                 what = f"关于{side.label}的" if side.label else "能够回答该问题的"
                 return replace(base, refusal=f"{REFUSAL_PREFIX}{what}内容。")
             best.append(scored[0])
-            if len(sides) == 1:
+            if len(sides) == 1 and is_multipart(focus):
+                best += self._cover(focus, scored)
+            elif len(sides) == 1:
                 # Further sentences when they are nearly as good and say something else.
                 for s in scored[1:6]:
                     if len(best) >= 3:
@@ -222,6 +231,27 @@ class AnswerChain:
                     ):
                         best.append(s)
         return replace(base, best=tuple(best), compare=len(sides) > 1)
+
+    def _cover(self, q: str, scored: Sequence[Scored]) -> list[Scored]:
+        """For a question with several parts: the next sentences that add the most of
+        the question's terms the chosen ones lack, until they add little."""
+        weights = self.scorer.terms(q)
+        total = sum(weights.values()) or 1.0
+        covered = set(scored[0].terms)
+        extra: list[Scored] = []
+        pool = [s for s in scored[1:10] if s.score >= 0.6 * scored[0].score]
+        while pool and len(extra) < 3:
+            gain, pick = max(((sum(weights[t] for t in s.terms - covered) / total, s) for s in pool),
+                             key=lambda x: x[0])
+            if gain < MIN_PART_GAIN:
+                break
+            pool.remove(pick)
+            if any(pick.sentence.text in b.sentence.text or b.sentence.text in pick.sentence.text
+                   for b in (scored[0], *extra)):
+                continue
+            extra.append(pick)
+            covered |= pick.terms
+        return extra
 
     @staticmethod
     def _focus(q: str, side: Side, sides: Sequence[Side]) -> str:
@@ -274,10 +304,15 @@ class AnswerChain:
         """(passage number, quote) per evidence sentence. A short line with no figure (a
         title, a salutation, a label) says little alone, so it takes the lines after it."""
         out = []
+        listing = asks_list(prep.standalone)
         for s in prep.best:
             text = prep.hits[s.sentence.hit_index].chunk.text
             a, b = s.sentence.start, s.sentence.end
-            if b - a < 60 and not text[a:b].rstrip().endswith(("。", "！", "？", "；")):
+            if listing:  # the items usually follow the sentence that leads into them
+                for sa, sb in split_sentences(text):
+                    if sa >= b and sb - a <= LIST_QUOTE_CHARS:
+                        b = sb
+            elif b - a < 60 and not text[a:b].rstrip().endswith(("。", "！", "？", "；")):
                 for sa, sb in split_sentences(text):
                     if sa >= b and sb - a <= 120:
                         b = sb
@@ -303,6 +338,7 @@ class AnswerChain:
             key = self.scorer.key_figure(prep.standalone, prep.best[0].sentence.text)
             if key is not None and not any(supported(key, c.text) for c in claims):
                 claims = []
+        if not claims:
             # The gate found evidence that answers the question; an LLM that declines
             # or cites nothing is replaced by that evidence, quoted.
             return self._extractive(prep, notes=("模型未给出可核实的回答，以下为检索到的原文摘录。",))
@@ -321,7 +357,8 @@ class AnswerChain:
         records = self._records(filters)
         if len(prep.sides) > 1:
             return self._compare_targets(prep, records)
-        if self.generate is None and not prep.refusal and needs_figure(prep.standalone):
+        if self.generate is None and not prep.refusal and needs_figure(prep.standalone) \
+                and not is_multipart(prep.standalone):  # one record answers one part
             return self._figure_target(prep, records)
         return None
 

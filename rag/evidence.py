@@ -44,6 +44,10 @@ _DOCNO = re.compile(r"[\u4e00-\u9fff]{1,12}\s*[〔\[［(（]\s*(?:19|20)\d{2}\s*
 _ASKS_DOCNO = re.compile(r"文号|发文字号|文件编号|字号")
 _ASKS_DATE = re.compile(r"哪天|哪一天|什么时候|何时|日期|哪年哪月|几月几日")
 _DATE_TEXT = re.compile(r"(?:19|20)\d{2}\s*[-./年]\s*\d{1,2}(?:\s*[-./月]\s*\d{1,2})?|\d{1,2}\s*月\s*\d{1,2}\s*日")
+# A question asking for several things at once: distributive words, or two questions.
+_DISTRIBUTIVE = re.compile(r"各[是有为自打要定]?|分别|各自|两[个项]|哪两")
+_ASKS = re.compile(r"多少|多大|几[家个项人次万亿%名条章成]|什么|哪[些个天年里]")
+_LIST_Q = re.compile(r"哪些|哪几|有什么|包括什么|包含什么|几个方面|几项|什么内容|都有|主要措施|主要任务|举措")
 _QUOTED = re.compile(r"[“\"「『]([^”\"」』]{2,20})[”\"」』]")
 _LATIN = re.compile(r"[A-Za-z][A-Za-z&+\-]*[A-Za-z]")
 # A question's own words for places that are not real place names.
@@ -69,6 +73,7 @@ class Scored:
     score: float  # about 0..1: weighted share of the question's terms the sentence covers
     has_figure: bool
     units: frozenset[str] = frozenset()  # units of the quantities the sentence states
+    terms: frozenset[str] = frozenset()  # the question's terms the sentence itself contains
 
 
 def _nearness(text: str, terms: dict[str, float], figures: Sequence) -> float:  # type: ignore[type-arg]
@@ -134,6 +139,16 @@ def mandatory_terms(question: str) -> list[str]:
     return terms
 
 
+def is_multipart(question: str) -> bool:
+    """`…和…各多少家？`, `…分别是多少？`, `有多大？…扩到多少？`: the answer has several parts."""
+    return bool(_DISTRIBUTIVE.search(question)) or len(_ASKS.findall(question)) >= 2
+
+
+def asks_list(question: str) -> bool:
+    """`有哪些`, `哪几项`: the answer is several items, usually in the lines after a lead."""
+    return bool(_LIST_Q.search(question))
+
+
 def question_years(question: str) -> set[str]:
     return set(_YEAR.findall(question))
 
@@ -189,10 +204,37 @@ def _place_stem(name: str) -> str:
 
 class EvidenceScorer:
     """Scores sentences by the weighted share of question terms they contain. A term's
-    weight grows with its length (longer Chinese words are more specific)."""
+    weight grows with its length (longer Chinese words are more specific) and with its
+    rarity in the indexed passages (BM25's idf); a term no passage contains is the
+    asker's own wording (`咱们`, `盘子`) and counts `unseen_weight` of its weight, so a
+    colloquial question is not refused for words no document could hold."""
 
-    def __init__(self, tokenizer: Tokenizer) -> None:
+    def __init__(self, tokenizer: Tokenizer, passages: Sequence[str] = (), unseen_weight: float = 1.0,
+                 idf: bool = False) -> None:
         self.tokenizer = tokenizer
+        self.passages = [self.tokenizer.expand_aliases(p).lower() for p in passages] if (passages and (
+            idf or unseen_weight != 1.0)) else []
+        self.unseen_weight = unseen_weight
+        self.idf = idf
+        self._df: dict[str, int] = {}
+
+    def _rarity(self, term: str) -> float:
+        """1 for a term the passages do not weigh down; less for a common or unseen one."""
+        if not self.passages:
+            return 1.0
+        if term not in self._df:
+            self._df[term] = sum(term in p for p in self.passages)
+        df, n = self._df[term], len(self.passages)
+        if df == 0:
+            return self.unseen_weight
+        if not self.idf:
+            return 1.0
+        # BM25's idf, scaled so a term in one passage in a thousand weighs about 1.
+        return min(1.0, math.log(1 + (n - df + 0.5) / (df + 0.5)) / math.log(1 + 1000))
+
+    def terms(self, question: str) -> dict[str, float]:
+        """The question's content terms and their weights."""
+        return self._terms(question)
 
     def _terms(self, question: str) -> dict[str, float]:
         terms: dict[str, float] = {}
@@ -201,8 +243,8 @@ class EvidenceScorer:
         for tok in self.tokenizer.tokens(question):
             if _YEAR.fullmatch(tok + "年") or tok in _QUESTION_WORDS:
                 continue  # years are checked separately
-            terms[tok] = max(terms.get(tok, 0.0), 1.0 + math.log(len(tok)))
-        return terms
+            terms[tok] = max(terms.get(tok, 0.0), (1.0 + math.log(len(tok))) * self._rarity(tok.lower()))
+        return {t: w for t, w in terms.items() if w > 0}
 
     def sentences(self, hits: Sequence[Hit]) -> list[Sentence]:
         """Evidence units: sentences, with a short line (a title, a heading, a label, a
@@ -248,7 +290,8 @@ class EvidenceScorer:
             if years and any(y in s.text or y in head.title or head.date.startswith(y) for y in years):
                 value += 0.2
             value -= 0.02 * s.hit_index  # prefer better-ranked passages on ties
-            scored.append(Scored(s, value, bool(figures), frozenset(f.unit for f in figures)))
+            own = frozenset(t for t in terms if t in context)
+            scored.append(Scored(s, value, bool(figures), frozenset(f.unit for f in figures), own))
         scored.sort(key=lambda x: (-x.score, x.sentence.hit_index, x.sentence.start))
         return scored
 

@@ -148,6 +148,20 @@ def test_llm_failure_mid_answer_costs_only_that_answer(settings: Settings, token
     assert LLM_FAILED_NOTE not in again.notes and "5000家" in _plain(again.text)
 
 
+def test_a_multipart_question_gets_evidence_for_each_part(settings: Settings, tokenizer: Tokenizer) -> None:
+    chain = _chain(settings, tokenizer)
+    a = chain.answer("绍兴高新技术产业投资今年的增速和占固投的比重，分别定了多少？")
+    assert "6%" in _plain(a.text) and "23%" in _plain(a.text) and a.citations
+    one = chain.answer("绍兴高新技术产业投资占固定资产投资比重目标是多少？")
+    assert "23%" in _plain(one.text)
+
+
+def test_a_traditional_character_question_is_answered(settings: Settings, tokenizer: Tokenizer) -> None:
+    a = _chain(settings, tokenizer).answer("2025年全省新認定高新技術企業目標多少家？")
+    assert not a.refused and "5000家" in _plain(a.text)
+    assert a.question == "2025年全省新認定高新技術企業目標多少家？"  # shown as the user wrote it
+
+
 def test_evidence_excerpts_are_renumbered_and_mapped_back(settings: Settings, tokenizer: Tokenizer) -> None:
     chain = _chain(settings, tokenizer)
     prep = chain.prepare.invoke({"question": "2025年全省新认定高新技术企业目标多少家？", "history": [], "filters": None})
