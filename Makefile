@@ -67,4 +67,4 @@ eval-retrieval: setup
 	$(VENV)/bin/policyqa eval-retrieval
 
 clean:
-	rm -rf data/index data/index-ncp data/index-ncp-lodo data/cache
+	rm -rf data/index data/index-ncp data/index-ncp-lodo data/index-ncp-lodo-dev data/cache

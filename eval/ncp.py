@@ -34,10 +34,11 @@ class NcpSplit:
     dev: tuple[str, ...]
     test: tuple[str, ...]
     lodo: tuple[str, ...]  # test documents left out of the ncp-lodo index
+    lodo_dev: tuple[str, ...] = ()  # dev documents left out of the ncp-lodo-dev index (for calibration)
 
     def half(self, name: str) -> frozenset[str]:
-        """The documents of `dev`, `test` or `lodo`."""
-        return frozenset({"dev": self.dev, "test": self.test, "lodo": self.lodo}[name])
+        """The documents of `dev`, `test`, `lodo` or `lodo-dev`."""
+        return frozenset({"dev": self.dev, "test": self.test, "lodo": self.lodo, "lodo-dev": self.lodo_dev}[name])
 
 
 def split_documents(docids: Iterable[str], seed: int = SEED) -> tuple[list[str], list[str]]:
@@ -78,13 +79,15 @@ def compute_split(bench: Path = DEFAULT_BENCH, seed: int = SEED, lodo: int = LOD
     corpus = {str(r["docid"]): str(r["text"]) for r in read_jsonl(bench / "corpus.jsonl")}
     qa = read_jsonl(bench / "qa.jsonl")
     dev, test = split_documents(corpus, seed)
-    return NcpSplit(seed, tuple(dev), tuple(test), tuple(pick_left_out(test, corpus, qa, lodo, seed)))
+    return NcpSplit(seed, tuple(dev), tuple(test), tuple(pick_left_out(test, corpus, qa, lodo, seed)),
+                    tuple(pick_left_out(dev, corpus, qa, lodo, seed)))
 
 
 def write_split(bench: Path = DEFAULT_BENCH, path: Path = SPLIT_FILE, seed: int = SEED,
                 lodo: int = LODO_DOCS) -> NcpSplit:
     split = compute_split(bench, seed, lodo)
-    data = {"seed": split.seed, "dev": list(split.dev), "test": list(split.test), "lodo": list(split.lodo)}
+    data = {"seed": split.seed, "dev": list(split.dev), "test": list(split.test), "lodo": list(split.lodo),
+            "lodo_dev": list(split.lodo_dev)}
     path.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
     return split
 
@@ -92,7 +95,8 @@ def write_split(bench: Path = DEFAULT_BENCH, path: Path = SPLIT_FILE, seed: int 
 def load_split(path: Path = SPLIT_FILE) -> NcpSplit:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        return NcpSplit(int(data["seed"]), tuple(data["dev"]), tuple(data["test"]), tuple(data["lodo"]))
+        return NcpSplit(int(data["seed"]), tuple(data["dev"]), tuple(data["test"]), tuple(data["lodo"]),
+                        tuple(data.get("lodo_dev", ())))
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise PolicyQAError(f"cannot read the NCP split {path}: {exc}") from exc
 
@@ -101,6 +105,6 @@ def check_split(split: NcpSplit, docids: Iterable[str]) -> None:
     """Refuse a split made for another corpus: a document in neither half would
     silently drop its questions from both."""
     ids, covered = set(docids), set(split.dev) | set(split.test)
-    if ids != covered or not set(split.lodo) <= set(split.test):
+    if ids != covered or not set(split.lodo) <= set(split.test) or not set(split.lodo_dev) <= set(split.dev):
         raise PolicyQAError(f"the NCP split does not match the corpus ({len(ids ^ covered)} documents differ); "
                             'rewrite it: python -c "from eval.ncp import write_split; write_split()"')

@@ -44,9 +44,10 @@ if TYPE_CHECKING:
     from rag.chain import AnswerChain
 
 SETS = {"sample": PROJECT_ROOT / "eval" / "sets" / "sample.jsonl"}
-NCP_SETS = ("ncp", "ncp-dev", "ncp-test", "ncp-lodo")
+NCP_SETS = ("ncp", "ncp-dev", "ncp-test", "ncp-lodo", "ncp-lodo-dev")
 NCP_INDEX = PROJECT_ROOT / "data" / "index-ncp"
-NCP_LODO_INDEX = PROJECT_ROOT / "data" / "index-ncp-lodo"
+NCP_LODO_INDEX = {"ncp-lodo": PROJECT_ROOT / "data" / "index-ncp-lodo",
+                  "ncp-lodo-dev": PROJECT_ROOT / "data" / "index-ncp-lodo-dev"}
 OUT_DIR = PROJECT_ROOT / "out" / "eval"
 
 
@@ -88,7 +89,7 @@ def load_set(name: str, bench: Path, split_file: Path = SPLIT_FILE) -> tuple[lis
         split = load_split(split_file)
         check_split(split, (str(r["docid"]) for r in read_jsonl(corpus)))
         docs = split.half(name.removeprefix("ncp-"))
-        make = left_out_question if name == "ncp-lodo" else as_question
+        make = left_out_question if name.startswith("ncp-lodo") else as_question
         return [make(r) for r in rows if str(r["docid"]) in docs], identical_documents(corpus)
     path = SETS.get(name, Path(name))
     if not path.is_file():
@@ -182,8 +183,8 @@ def _failure_line(g: Graded, width: int = 70) -> str:
 def cmd_eval(args: argparse.Namespace) -> int:
     if args.compare:
         return cmd_compare(args)
-    ncp, lodo = args.set in NCP_SETS, args.set == "ncp-lodo"
-    index = args.index or (NCP_LODO_INDEX if lodo else NCP_INDEX if ncp else None)
+    ncp, lodo = args.set in NCP_SETS, args.set in NCP_LODO_INDEX
+    index = args.index or (NCP_LODO_INDEX[args.set] if lodo else NCP_INDEX if ncp else None)
     items, same_as = load_set(args.set, args.bench, args.split)
     left_out = {str(i["left_out"]) for i in items if i.get("left_out")}
     settings = Settings.from_env(index_dir=index, llm=args.llm, min_evidence=args.min_evidence)
@@ -258,12 +259,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         "eval", help="answer a question set, grade the answers, write JSON + HTML reports; or compare two reports"
     )
     p.add_argument("--set", default="sample",
-                   help="sample | ncp | ncp-dev | ncp-test | ncp-lodo | path to a JSONL set (default: sample)")
+                   help="sample | ncp | ncp-dev | ncp-test | ncp-lodo | ncp-lodo-dev | path to a JSONL set (default: sample)")
     add_llm_option(p)
     p.add_argument("--out", type=Path, help=f"report folder (default: {OUT_DIR}/SET-BACKEND-TIME)")
     p.add_argument("--json", type=Path, help="also write the JSON report to this file")
     p.add_argument("--index", type=Path,
-                   help="index folder (default: data/index; ncp*: data/index-ncp; ncp-lodo: data/index-ncp-lodo)")
+                   help="index folder (default: data/index; ncp*: data/index-ncp; ncp-lodo(-dev): data/index-ncp-lodo(-dev))")
     p.add_argument("--bench", type=Path, default=DEFAULT_BENCH, help="NCP benchmark folder")
     p.add_argument("--split", type=Path, default=SPLIT_FILE, help="document split of ncp-dev/-test/-lodo")
     p.add_argument("--sample", type=int, default=0, help="a fixed sample of N questions spread over the types")

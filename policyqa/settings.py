@@ -55,8 +55,6 @@ class Settings:
     answer_passages: int = 5  # passages retrieved for the evidence gate
     llm_evidence_chars: int = 360  # characters of evidence (with context) put in front of the LLM
     min_evidence: float = 0.5  # refusal threshold on the evidence score (0..1)
-    evidence_unseen_weight: float = 1.0  # weight of a question term no indexed passage contains
-    evidence_idf: bool = False  # weigh question terms by their rarity in the passages
     # Index: above this many chunks the dense index is approximate (HNSW) instead of flat.
     ann_threshold: int = 200_000
     # PDF parsing runs in a child process with these limits, so a hostile file cannot

@@ -106,8 +106,7 @@ class AnswerChain:
         self.backend = backend
         self.llm = llm
         self.condenser = Condenser(tokenizer)
-        self.scorer = EvidenceScorer(tokenizer, [c.text for c in retriever.store.chunks()],
-                                     unseen_weight=settings.evidence_unseen_weight, idf=settings.evidence_idf)
+        self.scorer = EvidenceScorer(tokenizer)
         self.verifier = Verifier()
         self.generate = (PROMPT | llm | StrOutputParser()) if llm is not None else None
 
@@ -308,11 +307,12 @@ class AnswerChain:
         for s in prep.best:
             text = prep.hits[s.sentence.hit_index].chunk.text
             a, b = s.sentence.start, s.sentence.end
-            if listing:  # the items usually follow the sentence that leads into them
-                for sa, sb in split_sentences(text):
-                    if sa >= b and sb - a <= LIST_QUOTE_CHARS:
-                        b = sb
-            elif b - a < 60 and not text[a:b].rstrip().endswith(("。", "！", "？", "；")):
+            if listing:  # the items usually follow the sentence that leads into them, one a line
+                out.append((s.sentence.hit_index + 1, text[a:b]))
+                out += [(s.sentence.hit_index + 1, text[sa:sb]) for sa, sb in split_sentences(text)
+                        if sa >= b and sb - a <= LIST_QUOTE_CHARS]
+                continue
+            if b - a < 60 and not text[a:b].rstrip().endswith(("。", "！", "？", "；")):
                 for sa, sb in split_sentences(text):
                     if sa >= b and sb - a <= 120:
                         b = sb

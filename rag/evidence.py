@@ -20,13 +20,18 @@ from rag.figures import extract_figures
 
 _SENT_END = re.compile(r"[^。！？!?；;\n]*(?:[。！？!?；;]+[”’」』）)]*|\n|$)")
 _YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})\s*年")
-# Major cities outside Zhejiang, so a question about them is recognised as such.
-_OTHER_CITIES = (
-    "深圳 广州 东莞 佛山 珠海 南京 苏州 无锡 常州 南通 扬州 徐州 合肥 芜湖 福州 厦门 泉州 济南 青岛 烟台 潍坊 "
-    "郑州 洛阳 武汉 长沙 南昌 成都 西安 昆明 贵阳 南宁 海口 三亚 太原 石家庄 唐山 呼和浩特 包头 哈尔滨 长春 "
-    "沈阳 大连 兰州 西宁 银川 乌鲁木齐 拉萨 宜昌 襄阳 株洲 绵阳 柳州 桂林 鄂尔多斯 大同 保定 廊坊"
-).split()
-_OTHER_CITY_RE = re.compile("|".join(sorted(_OTHER_CITIES, key=len, reverse=True)) + r"(?:市)?")
+from ingest.gazetteer import ambiguous_stems, divisions, province_of
+
+
+def _city_pattern() -> re.Pattern[str]:
+    """Every prefecture-level city of China, by full name or, unless the name is also
+    a common word, by its stem (本溪, 德阳), so a question about it is recognised."""
+    cities = [d for d in divisions() if d.level == "city" and d.name.endswith("市")]
+    names = {d.name for d in cities} | {d.stem for d in cities if d.stem not in ambiguous_stems()}
+    return re.compile("|".join(sorted(names, key=len, reverse=True)))
+
+
+_OTHER_CITY_RE = _city_pattern()
 # Words that set a scope without naming a place: the province or city a document is about.
 _SCOPE = {"全省": "province", "省里": "province", "省级": "province", "本省": "province", "全市": "city", "本市": "city"}
 _SCOPE_RE = re.compile("|".join(_SCOPE))
@@ -156,7 +161,9 @@ def question_years(question: str) -> set[str]:
 def question_places(question: str) -> list[str]:
     """Places the question names (full names), in order, without duplicates."""
     found = _place_positions(question)
-    found += [(m.start(), m.group(0).rstrip("市") + "市") for m in _OTHER_CITY_RE.finditer(question)]
+    taken = {at for at, _ in found}  # 吉林省 is the province, not also 吉林市
+    found += [(m.start(), m.group(0).removesuffix("市") + "市") for m in _OTHER_CITY_RE.finditer(question)
+              if m.start() not in taken]
     names: list[str] = []
     for _, name in sorted(found):
         if name not in names:
@@ -204,33 +211,10 @@ def _place_stem(name: str) -> str:
 
 class EvidenceScorer:
     """Scores sentences by the weighted share of question terms they contain. A term's
-    weight grows with its length (longer Chinese words are more specific) and with its
-    rarity in the indexed passages (BM25's idf); a term no passage contains is the
-    asker's own wording (`咱们`, `盘子`) and counts `unseen_weight` of its weight, so a
-    colloquial question is not refused for words no document could hold."""
+    weight grows with its length (longer Chinese words are more specific)."""
 
-    def __init__(self, tokenizer: Tokenizer, passages: Sequence[str] = (), unseen_weight: float = 1.0,
-                 idf: bool = False) -> None:
+    def __init__(self, tokenizer: Tokenizer) -> None:
         self.tokenizer = tokenizer
-        self.passages = [self.tokenizer.expand_aliases(p).lower() for p in passages] if (passages and (
-            idf or unseen_weight != 1.0)) else []
-        self.unseen_weight = unseen_weight
-        self.idf = idf
-        self._df: dict[str, int] = {}
-
-    def _rarity(self, term: str) -> float:
-        """1 for a term the passages do not weigh down; less for a common or unseen one."""
-        if not self.passages:
-            return 1.0
-        if term not in self._df:
-            self._df[term] = sum(term in p for p in self.passages)
-        df, n = self._df[term], len(self.passages)
-        if df == 0:
-            return self.unseen_weight
-        if not self.idf:
-            return 1.0
-        # BM25's idf, scaled so a term in one passage in a thousand weighs about 1.
-        return min(1.0, math.log(1 + (n - df + 0.5) / (df + 0.5)) / math.log(1 + 1000))
 
     def terms(self, question: str) -> dict[str, float]:
         """The question's content terms and their weights."""
@@ -243,8 +227,8 @@ class EvidenceScorer:
         for tok in self.tokenizer.tokens(question):
             if _YEAR.fullmatch(tok + "年") or tok in _QUESTION_WORDS:
                 continue  # years are checked separately
-            terms[tok] = max(terms.get(tok, 0.0), (1.0 + math.log(len(tok))) * self._rarity(tok.lower()))
-        return {t: w for t, w in terms.items() if w > 0}
+            terms[tok] = max(terms.get(tok, 0.0), 1.0 + math.log(len(tok)))
+        return terms
 
     def sentences(self, hits: Sequence[Hit]) -> list[Sentence]:
         """Evidence units: sentences, with a short line (a title, a heading, a label, a
@@ -320,7 +304,12 @@ def about_place(place: str, chunk: Chunk, sentence: str, before: str = "") -> bo
     the sentence, or the text just before it names it. A passage that names the place
     only somewhere else (a list of cities) does not count."""
     stem = _place_stem(place)
-    return any(stem in s for s in (chunk.region, chunk.title, chunk.heading_path, sentence, before[-80:]))
+    if any(stem in s for s in (chunk.region, chunk.title, chunk.heading_path, sentence, before[-80:])):
+        return True
+    # A document whose region is unknown, or only the province the place lies in (a
+    # city outside the places ingest recognises), is about the place its passage names.
+    broader = not chunk.region or chunk.region == province_of().get(place)
+    return broader and stem in chunk.text
 
 
 def in_scope(scope: str, chunk: Chunk, sentence: str) -> bool:

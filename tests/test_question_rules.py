@@ -1,10 +1,11 @@
-"""Rules that read a question: several parts, a list, traditional characters."""
+"""Rules that read a question: several parts, a list, traditional characters, places."""
 
 from __future__ import annotations
 
 import pytest
 
-from rag.evidence import asks_list, is_multipart
+from ingest.gazetteer import divisions, province_of
+from rag.evidence import asks_list, is_multipart, question_places
 from rag.normalize import simplified
 
 
@@ -37,3 +38,23 @@ def test_asks_list(question: str, expected: bool) -> None:
 ])
 def test_simplified(question: str, expected: str) -> None:
     assert simplified(question) == expected
+
+
+@pytest.mark.parametrize(("question", "places"), [
+    ("本溪市对复工企业有哪些补贴？", ["本溪市"]),
+    ("德阳有什么政务服务热线？", ["德阳市"]),  # any prefecture-level city, by its stem
+    ("吉林省出台了哪些企业帮扶政策？", ["吉林省"]),  # the province, not also 吉林市
+    ("绍兴和丽水的目标分别是多少？", ["绍兴市", "丽水市"]),
+    ("来宾可以参加吗？", []),  # a city name that is also a word needs its 市
+    ("来宾市的补贴是多少？", ["来宾市"]),
+    ("2025年全省新认定高新技术企业目标多少家？", []),
+])
+def test_question_places(question: str, places: list[str]) -> None:
+    assert question_places(question) == places
+
+
+def test_the_gazetteer_knows_every_level() -> None:
+    levels = {d.level for d in divisions()}
+    assert levels == {"province", "city", "county"}
+    assert province_of()["泰州市"] == "江苏省" and province_of()["本溪满族自治县"] == "辽宁省"
+    assert len([d for d in divisions() if d.level == "city"]) > 300
