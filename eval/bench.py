@@ -600,30 +600,37 @@ def bench_answers(settings: Settings, backends: Sequence[str], questions: dict[s
             continue
         chain.answer("预热")  # loads the embedding model and the jieba dictionary once
         load_s = time.perf_counter() - t0
-        asked = questions[backend]
-        if backend != "extractive":  # the second half goes in pairs, never asked before (no cached prompt)
-            asked, paired = asked[: len(asked) // 2], asked[len(asked) // 2 :]
-        runs = [_timed(chain, q) for q in asked]
-        pairs: list[Run] = []
-        if backend != "extractive":
-            # Two users at once: with the server's parallel slots their prompts are
-            # evaluated in one batch, neither waits for the other's whole answer.
-            for a, b in zip(paired[0::2], paired[1::2]):
-                with ThreadPoolExecutor(2) as pool:
-                    pairs += list(pool.map(lambda q: _timed(chain, q, usage=False), (a, b)))
-        usage = [r for r in runs if r.prompt_tokens]
-        results.append(AnswerResult(
-            backend, len(runs), load_s, percentile([r.ttft_ms for r in runs], 50),
-            percentile([r.total_ms for r in runs], 50), percentile([r.total_ms for r in runs], 95),
-            sum(r.refused for r in runs),
-            prompt_tokens_p50=percentile([r.prompt_tokens for r in usage], 50) if usage else 0.0,
-            cached_tokens_p50=percentile([r.cached_tokens for r in usage], 50) if usage else 0.0,
-            tokens_per_s_p50=percentile([r.tokens_per_s for r in usage], 50) if usage else 0.0,
-            two_users_ttft_p50_ms=percentile([r.ttft_ms for r in pairs], 50) if pairs else 0.0,
-            two_users_p50_ms=percentile([r.total_ms for r in pairs], 50) if pairs else 0.0,
-            runtime=getattr(getattr(chain.llm, "supervisor", None), "system_info", ""),
-        ))
+        try:
+            result = _time_backend(chain, backend, questions[backend], load_s)
+        finally:
+            chain.close()  # one model process at a time
+        results.append(result)
     return results
+
+
+def _time_backend(chain: "AnswerChain", backend: str, questions: Sequence[str], load_s: float) -> AnswerResult:
+    asked, paired = list(questions), []
+    if backend != "extractive":  # the second half goes in pairs, never asked before (no cached prompt)
+        asked, paired = asked[: len(asked) // 2], asked[len(asked) // 2 :]
+    runs = [_timed(chain, q) for q in asked]
+    pairs: list[Run] = []
+    # Two users at once: with the server's parallel slots their prompts are evaluated
+    # in one batch, neither waits for the other's whole answer.
+    for a, b in zip(paired[0::2], paired[1::2]):
+        with ThreadPoolExecutor(2) as pool:
+            pairs += list(pool.map(lambda q: _timed(chain, q, usage=False), (a, b)))
+    usage = [r for r in runs if r.prompt_tokens]
+    return AnswerResult(
+        backend, len(runs), load_s, percentile([r.ttft_ms for r in runs], 50),
+        percentile([r.total_ms for r in runs], 50), percentile([r.total_ms for r in runs], 95),
+        sum(r.refused for r in runs),
+        prompt_tokens_p50=percentile([r.prompt_tokens for r in usage], 50) if usage else 0.0,
+        cached_tokens_p50=percentile([r.cached_tokens for r in usage], 50) if usage else 0.0,
+        tokens_per_s_p50=percentile([r.tokens_per_s for r in usage], 50) if usage else 0.0,
+        two_users_ttft_p50_ms=percentile([r.ttft_ms for r in pairs], 50) if pairs else 0.0,
+        two_users_p50_ms=percentile([r.total_ms for r in pairs], 50) if pairs else 0.0,
+        runtime=getattr(getattr(chain.llm, "supervisor", None), "system_info", ""),
+    )
 
 
 @dataclass(frozen=True)

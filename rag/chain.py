@@ -153,6 +153,12 @@ class AnswerChain:
             answer = self._extractive(prep)  # an answer is never empty
         yield replace(answer, latency_ms=(time.perf_counter() - t0) * 1000)
 
+    def close(self) -> None:
+        """Stop the LLM's process, if the backend runs one (the local model)."""
+        close = getattr(self.llm, "close", None)
+        if callable(close):
+            close()
+
     def answer(self, question: str, history: History = (), filters: Filters | None = None) -> Answer:
         final = None
         for event in self.stream(question, history, filters):

@@ -69,6 +69,10 @@ def test_local_llm_on_a_fixed_sample_meets_the_bar(app: App, items: list[dict]) 
         pytest.skip("local model not set up (run `make setup`)")
     sample = fixed_sample(items, LOCAL_SAMPLE)
     assert len(sample) == LOCAL_SAMPLE and any(i.get("refuse") for i in sample)
-    run = run_questions(app.chain("local"), sample)
+    chain = app.chain("local")
+    try:
+        run = run_questions(chain, sample)
+    finally:
+        chain.close()  # no model process outlives the test
     overall = summarise(run.graded)["ALL"]
     assert overall["passed"] is not None and overall["passed"] >= LOCAL_BAR, _failures(run.graded)

@@ -32,7 +32,9 @@ def chain(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-
     shutil.copytree(SAMPLE_CORPUS, root / "corpus")
     app = App(settings)
     app.ingestor().run([root / "corpus"], progress=False)
-    return app.chain("local")
+    chain = app.chain("local")
+    yield chain
+    chain.close()  # no model process outlives the module
 
 
 def _plain(text: str) -> str:
