@@ -24,6 +24,7 @@ def test_is_multipart(question: str, expected: bool) -> None:
     ("省级制造业中试平台准备聚焦哪几个产业集群领域布局？", True),
     ("省里组建的专班下面分了哪几个组？", True),
     ("绍兴科技局今年说要对标学习哪些地方？", True),
+    ("海关如何保障防控物资快速通关？", True),  # the steps follow their lead too
     ("2025年全省新认定高新技术企业目标多少家？", False),
 ])
 def test_asks_list(question: str, expected: bool) -> None:
