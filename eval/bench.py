@@ -664,10 +664,10 @@ def _timed(chain: "AnswerChain", question: str, usage: bool = True) -> Run:
 
 
 def available_backends(settings: Settings) -> tuple[list[str], list[str]]:
-    from rag.llm import runtime_installed
+    from rag.llm import resolve_backend
 
     backends, notes = ["extractive"], []
-    if settings.model_path().is_file() and runtime_installed():
+    if resolve_backend(settings.with_(llm="auto")) == "local":  # its model file and runtime are installed
         backends.append("local")
     else:
         notes.append(f"local backend skipped: no {settings.model_path()} or no xllamacpp")

@@ -11,7 +11,7 @@ from importlib import metadata, resources
 
 from policyqa.errors import ConfigError
 
-_SUFFIXES = ("特别行政区", "维吾尔自治区", "壮族自治区", "回族自治区", "自治区", "自治州", "地区", "盟", "省", "市")
+_SUFFIXES = ("特别行政区", "维吾尔自治区", "壮族自治区", "回族自治区", "自治区", "省", "市", "县", "区")
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ def divisions() -> tuple[Division, ...]:
     for row in rows:
         code, name = row["adcode"], row["name"].strip()
         level = "province" if code[2:].strip("0") == "" else "city" if code[4:].strip("0") == "" else "county"
-        out.append(Division(name, level, _stem(name), provinces.get(code[:2], "")))
+        out.append(Division(name, level, place_stem(name), provinces.get(code[:2], "")))
     return tuple(out)
 
 
@@ -53,7 +53,9 @@ def ambiguous_stems() -> frozenset[str]:
     return frozenset(w.strip() for w in text.split() if w.strip() and not w.startswith("#"))
 
 
-def _stem(name: str) -> str:
+def place_stem(name: str) -> str:
+    """A place as people say it: 绍兴市 -> 绍兴, 新疆维吾尔自治区 -> 新疆; a stem keeps
+    at least two characters."""
     for suffix in _SUFFIXES:
         if name.endswith(suffix) and len(name) - len(suffix) >= 2:
             return name[: -len(suffix)]

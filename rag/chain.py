@@ -55,7 +55,7 @@ from rag.verify import REPLACED_NOTE, Claim, Verifier
 
 _COMPARE = re.compile(r"分别|对比|比较|相比|各是|各自|各提出|和|与|及|、")
 MIN_PART_GAIN = 0.15  # share of the question's term weight a further sentence must add
-LIST_QUOTE_CHARS = 150  # a list question's quote runs on over the items that follow its lead
+LIST_QUOTE_CHARS = 150  # a list or how question's quote runs on over the lines that follow its lead
 LLM_FAILED_NOTE = "大模型本次未能完成回答（出错或无响应），以下为检索到的原文摘录；请稍后再试。"
 log = logging.getLogger(__name__)
 History = Sequence[Sequence[str]]

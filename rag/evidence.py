@@ -20,7 +20,7 @@ from rag.figures import extract_figures
 
 _SENT_END = re.compile(r"[^。！？!?；;\n]*(?:[。！？!?；;]+[”’」』）)]*|\n|$)")
 _YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})\s*年")
-from ingest.gazetteer import ambiguous_stems, divisions, province_of
+from ingest.gazetteer import ambiguous_stems, divisions, place_stem, province_of
 
 
 def _city_pattern() -> re.Pattern[str]:
@@ -176,7 +176,7 @@ def _place_positions(text: str) -> list[tuple[int, str]]:
     """(offset, full name) of the gazetteer places in `text`, in order."""
     out, pos = [], 0
     for p in find_places(text):
-        i = text.find(_place_stem(p.name), pos)
+        i = text.find(place_stem(p.name), pos)
         if i >= 0:
             pos = i + 1
             out.append((i, p.name))
@@ -203,13 +203,6 @@ def expected_units(question: str) -> set[str]:
     return units
 
 
-def _place_stem(name: str) -> str:
-    for suffix in ("特别行政区", "维吾尔自治区", "壮族自治区", "回族自治区", "自治区", "省", "市", "县", "区"):
-        if name.endswith(suffix) and len(name) > len(suffix) + 1:
-            return name[: -len(suffix)]
-    return name
-
-
 class EvidenceScorer:
     """Scores sentences by the weighted share of question terms they contain. A term's
     weight grows with its length (longer Chinese words are more specific)."""
@@ -219,9 +212,6 @@ class EvidenceScorer:
 
     def terms(self, question: str) -> dict[str, float]:
         """The question's content terms and their weights."""
-        return self._terms(question)
-
-    def _terms(self, question: str) -> dict[str, float]:
         terms: dict[str, float] = {}
         # A document number names the document (retrieval is scoped to it), not the answer.
         question = _DOCNO.sub(" ", question)
@@ -252,11 +242,11 @@ class EvidenceScorer:
         return out
 
     def score(self, question: str, hits: Sequence[Hit]) -> list[Scored]:
-        terms = self._terms(question)
+        terms = self.terms(question)
         total = sum(terms.values()) or 1.0
         want_number = asks_for_quantity(question)
         years = question_years(question)
-        place_stems = {_place_stem(p) for p in question_places(question)}
+        place_stems = {place_stem(p) for p in question_places(question)}
         scored = []
         for s in self.sentences(hits):
             context = self.tokenizer.expand_aliases(s.text).lower()
@@ -304,7 +294,7 @@ def about_place(place: str, chunk: Chunk, sentence: str, before: str = "") -> bo
     """Whether evidence is about `place`: its document's region or title, its heading,
     the sentence, or the text just before it names it. A passage that names the place
     only somewhere else (a list of cities) does not count."""
-    stem = _place_stem(place)
+    stem = place_stem(place)
     if any(stem in s for s in (chunk.region, chunk.title, chunk.heading_path, sentence, before[-80:])):
         return True
     # A document whose region is unknown, or only the province the place lies in (a
@@ -327,7 +317,7 @@ def missing_place(question: str, hits: Sequence[Hit]) -> str:
     """A place the question names that none of the passages is about or mentions;
     '' when every named place is covered."""
     for place in question_places(question):
-        stem = _place_stem(place)
+        stem = place_stem(place)
         if not any(stem in h.chunk.region or stem in h.chunk.text or stem in h.chunk.title for h in hits):
             return place
     return ""

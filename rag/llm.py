@@ -165,9 +165,7 @@ class LocalChatModel(BaseChatModel):
                 if run_manager is not None and message.content:
                     run_manager.on_llm_new_token(message.text, chunk=chunk)
                 yield chunk
-        except GeneratorExit:
-            raise
-        except Exception as exc:
+        except Exception as exc:  # not GeneratorExit: a consumer that stops early is no failure
             self._failed(exc)
 
     def _failed(self, exc: Exception) -> NoReturn:

@@ -21,14 +21,13 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
-from pathlib import Path
 
 from policyqa.errors import ModelError
+from policyqa.settings import PROJECT_ROOT
 from rag.llm_server import ServerConfig
 
 log = logging.getLogger(__name__)
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 def describe_exit(code: int | None) -> str:

@@ -17,6 +17,7 @@ from typing import Sequence
 from langchain_core.prompts import ChatPromptTemplate
 
 from policyqa.types import Hit
+from rag.evidence import split_sentences
 from rag.safety import redact_instructions
 
 REFUSAL_PREFIX = "文件中未找到"
@@ -69,8 +70,6 @@ def evidence_pack(hits: Sequence[Hit], quotes: Sequence[tuple[int, str]], budget
     evidence sentences themselves, then the sentences around them while the excerpt
     stays within `budget` characters in all (what comes before first: it names the
     subject a figure belongs to)."""
-    from rag.evidence import split_sentences
-
     order: list[int] = []
     spans: dict[int, list[tuple[int, int]]] = {}
     for n, quote in quotes:
@@ -109,14 +108,3 @@ def _alternate(before: list[tuple[int, int]], after: list[tuple[int, int]]) -> l
     for i in range(max(len(before), len(after))):
         out += [x[i] for x in (before, after) if i < len(x)]
     return out
-
-
-def format_passages(hits: Sequence[Hit]) -> str:
-    blocks = []
-    for n, h in enumerate(hits, 1):
-        c = h.chunk
-        head = "《" + c.title + "》" if c.title else c.source
-        if c.heading_path:
-            head += " " + c.heading_path
-        blocks.append(f"[{n}] {head}\n{redact_instructions(c.text)}")
-    return "\n\n".join(blocks)

@@ -46,6 +46,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from ingest.gazetteer import place_stem
 from policyqa.types import Chunk, Document
 from rag.figures import Figure, extract_figures, normalise
 
@@ -863,18 +864,11 @@ def load_targets(store: Any, index_dir: Path | None = None) -> list[TargetRecord
     return records
 
 
-def _place_stem(name: str) -> str:
-    for suffix in ("特别行政区", "维吾尔自治区", "壮族自治区", "回族自治区", "自治区", "省", "市", "县", "区"):
-        if name.endswith(suffix) and len(name) > len(suffix) + 1:
-            return name[: -len(suffix)]
-    return name
-
-
 def filter_targets(records: Iterable[TargetRecord], region: str = "", indicator: str = "", kind: str = "",
                    level: str = "", source: str = "", year: str = "") -> list[TargetRecord]:
     """Records matching every given filter: a region by name or stem (绍兴 = 绍兴市),
     an indicator by words (高企 finds 新认定高新技术企业数), a kind, level, source, year."""
-    stem = _place_stem(region.strip()) if region else ""
+    stem = place_stem(region.strip()) if region else ""
     want = indicator_key(indicator) if indicator else ""
     words = normalise_terms(indicator) if indicator else ""
     out = []
@@ -949,7 +943,7 @@ def question_key(question: str, places: Sequence[str] = ()) -> str:
     with places, scope words, years and framing replaced by separators."""
     q = normalise_terms(question)
     for p in places:
-        for name in sorted({p, _place_stem(p)}, key=len, reverse=True):
+        for name in sorted({p, place_stem(p)}, key=len, reverse=True):
             if name:
                 q = q.replace(name, "|")
     # Twice: a word stands alone only once its neighbours are gone (建设上分别).
@@ -1008,7 +1002,7 @@ def best_match(question: str, records: Sequence[TargetRecord], place: str = "", 
     of the indicator."""
     qkey = question_key(question, [*places, place] if place else places)
     kind = "achievement" if asks_achievement(question) else "target"
-    stem = _place_stem(place) if place else ""
+    stem = place_stem(place) if place else ""
     years, units = set(years), set(units)
     scored: list[tuple[float, float, float, TargetRecord]] = []
     for r in records:
