@@ -54,7 +54,8 @@ class Settings:
     openai_api_key: str = field(default="", repr=False)  # a secret: never in repr or logs
     answer_passages: int = 5  # passages retrieved for the evidence gate
     llm_evidence_chars: int = 360  # characters of evidence (with context) put in front of the LLM
-    min_evidence: float = 0.5  # refusal threshold on the evidence score (0..1)
+    # Refusal threshold on the evidence score; None = the calibrated one (rag/resources/answerability.json).
+    min_evidence: float | None = None
     # Index: above this many chunks the dense index is approximate (HNSW) instead of flat.
     ann_threshold: int = 200_000
     # PDF parsing runs in a child process with these limits, so a hostile file cannot
@@ -113,6 +114,8 @@ class Settings:
 def _kind(name: str) -> type:
     if name in {"llm_model_path", "feedback_db"}:
         return Path
+    if name == "min_evidence":
+        return float
     return type(getattr(Settings(), name))
 
 

@@ -23,22 +23,17 @@ from langchain_core.runnables import RunnableLambda
 from ingest.tokenize import Tokenizer
 from policyqa.settings import Settings
 from policyqa.types import Answer, Chunk, Citation, Filters, Hit
+from rag.answerability import Calibration, Constraints, load_calibration
 from rag.condense import Condenser
+from rag.doc_facts import DocFacts
 from rag.evidence import (
     EvidenceScorer,
     Scored,
-    about_place,
-    asks_date,
-    asks_doc_number,
     doc_numbers,
     expected_units,
-    has_date,
     asks_list,
-    in_scope,
     is_multipart,
-    mandatory_terms,
     missing_place,
-    missing_year,
     needs_figure,
     question_places,
     question_scope,
@@ -107,7 +102,12 @@ class AnswerChain:
         self.llm = llm
         self.condenser = Condenser(tokenizer)
         self.scorer = EvidenceScorer(tokenizer)
+        calibration = load_calibration()
+        if settings.min_evidence is not None:
+            calibration = replace(calibration, threshold=settings.min_evidence)
+        self.calibration: Calibration = calibration
         self.verifier = Verifier()
+        self.doc_facts = DocFacts(self._chunks_of)
         self.generate = (PROMPT | llm | StrOutputParser()) if llm is not None else None
 
     # -- public ---------------------------------------------------------------------
@@ -124,7 +124,11 @@ class AnswerChain:
             return
         prep = self.prepare.invoke({"question": question, "history": history, "filters": filters})
         from_targets = self._from_targets(prep, filters)
-        if from_targets is not None:
+        facts = self.doc_facts.answer(prep.standalone, prep.hits, self.backend)
+        if facts is not None:  # the document's own title, issuer, 文号, dates
+            answer = self._with_evidence(replace(facts, question=question, standalone_question=prep.standalone), prep)
+            yield answer.text
+        elif from_targets is not None:
             answer = from_targets
             yield answer.text
         elif prep.refusal:
@@ -213,16 +217,14 @@ class AnswerChain:
         base = Prepared(inp["question"], q, hits, (), "", sides=tuple(sides))
         if not hits:
             return replace(base, refusal=f"{REFUSAL_PREFIX}相关内容。")
-        absent = missing_place(q, hits)
-        if absent:
-            return replace(base, refusal=f"{REFUSAL_PREFIX}关于{absent}的相关内容。")
         best: list[Scored] = []
         for side in sides:
             focus = self._focus(q, side, sides)
             scored = [x for x in self._usable(focus, hits, side) if all(x.sentence != b.sentence for b in best)]
             if not scored:
-                what = f"关于{side.label}的" if side.label else "能够回答该问题的"
-                return replace(base, refusal=f"{REFUSAL_PREFIX}{what}内容。")
+                absent = missing_place(focus, hits)
+                what = f"关于{side.label or absent}的" if side.label or absent else "能够回答该问题的"
+                return replace(base, refusal=f"{REFUSAL_PREFIX}{what}{'相关' if absent and not side.label else ''}内容。")
             best.append(scored[0])
             if len(sides) == 1 and is_multipart(focus):
                 best += self._cover(focus, scored)
@@ -270,34 +272,20 @@ class AnswerChain:
         return q
 
     def _usable(self, q: str, hits: Sequence[Hit], side: Side) -> list[Scored]:
-        """Sentences that pass the evidence threshold and every constraint the question
-        sets: the places it names, its scope (全省/全市), its years, the unit it asks for."""
-        places = [side.place] if side.place else question_places(q)
-        scope = side.scope or ("" if places else question_scope(q))
-        units = expected_units(q)
-        figure = needs_figure(q)
-        docno, date = asks_doc_number(q), asks_date(q)
-        required = [t.lower() for t in mandatory_terms(q)]
+        """Sentences whose calibrated score (match features less the penalties for the
+        constraints they break: place, scope, year, unit, …) reaches the threshold,
+        best first, each carrying that score."""
+        return [s for s in self.judged(q, hits, side) if s.score >= self.calibration.threshold]
+
+    def judged(self, q: str, hits: Sequence[Hit], side: Side = Side()) -> list[Scored]:
+        """Every evidence sentence with its calibrated score, best first."""
+        constraints = Constraints.of(q, side.place, side.scope)
         out = []
         for s in self.scorer.score(q, hits):
-            chunk, text = hits[s.sentence.hit_index].chunk, s.sentence.text
-            if s.score < self.settings.min_evidence:
-                break
-            if side.year and side.year not in text:
-                continue
-            if not side.year and missing_year(q, chunk):
-                continue
-            before = chunk.text[: s.sentence.start]
-            if not all(about_place(p, chunk, text, before) for p in places) or not in_scope(scope, chunk, text):
-                continue
-            if (units and not (units & s.units)) or (figure and not s.has_figure):
-                continue
-            if (docno and not doc_numbers(text)) or (date and not has_date(text)):
-                continue
-            context = f"{chunk.title} {chunk.heading_path} {text}".lower()
-            if not all(t in context for t in required):
-                continue
-            out.append(s)
+            if side.year and side.year not in s.sentence.text:
+                continue  # one side of a year comparison: its own year only
+            out.append(replace(s, score=self.calibration.score(s, constraints.broken(q, s, hits))))
+        out.sort(key=lambda x: (-x.score, x.sentence.hit_index, x.sentence.start))
         return out
 
     # -- answers --------------------------------------------------------------------
@@ -333,6 +321,22 @@ class AnswerChain:
         text, citations = self.verifier.citations(claims, prep.hits, sep="\n")
         return Answer(prep.question, text, citations, standalone_question=prep.standalone,
                       notes=notes, backend=self.backend)
+
+    def _with_evidence(self, answer: Answer, prep: Prepared) -> Answer:
+        """A document-facts answer followed by the best evidence sentence, when the gate
+        found one: the facts say which document, the sentence what it says."""
+        if not prep.best:
+            return answer
+        s = prep.best[0].sentence
+        chunk = prep.hits[s.hit_index].chunk
+        if s.text.startswith(chunk.title) or any(c.chunk_id == chunk.chunk_id and c.quote == s.text
+                                                 for c in answer.citations):
+            return answer  # the document's heading says no more than the facts
+        n = len(answer.citations) + 1
+        cite = Citation(n=n, source=chunk.source, title=chunk.title, quote=s.text, heading_path=chunk.heading_path,
+                        page=chunk.page, start=chunk.start + s.start, end=chunk.start + s.end, chunk_id=chunk.chunk_id)
+        shown = " ".join(s.text.split())  # one line, so its marker stays with it
+        return replace(answer, text=f"{answer.text}\n原文：{shown}[{n}]", citations=(*answer.citations, cite))
 
     def _verified(self, prep: Prepared, raw: str) -> Answer:
         claims, replaced = self.verifier.check(raw, prep.hits, self._quotes(prep))
@@ -430,6 +434,10 @@ class AnswerChain:
             lines.append(f"| {label} | {best.indicator}{marks} | {best.value_text}{marks} |")
         return Answer(prep.question, "\n".join(lines), tuple(citations), standalone_question=prep.standalone,
                       backend=self.backend)
+
+    def _chunks_of(self, source: str) -> list[Chunk]:
+        """A document's chunks in reading order."""
+        return sorted((c for c in self.retriever.store.chunks() if c.source == source), key=lambda c: c.start)
 
     def _chunk(self, chunk_id: str) -> Chunk | None:
         return self.retriever.store.chunk_by_id(chunk_id)

@@ -45,6 +45,7 @@ _QUESTION_WORDS = frozenset(
     "可否 有没有 有何 意思 含义 多久 时候 何时 请问 一下 提出 分别 各是 各自 目前 今年 我们 我 想 要求 规定 "
     "具体 主要 方面 情况 一共 总共 打算 计划".split()
 )
+_QUESTION_WORD_RE = re.compile("|".join(sorted(_QUESTION_WORDS, key=len, reverse=True)) + r"|[吗呢吧啊？?，,。、\s]")
 _DOCNO = re.compile(r"[\u4e00-\u9fff]{1,12}\s*[〔\[［(（]\s*(?:19|20)\d{2}\s*[〕\]］)）]\s*\d{1,5}\s*号")
 _ASKS_DOCNO = re.compile(r"文号|发文字号|文件编号|字号")
 _ASKS_DATE = re.compile(r"哪天|哪一天|什么时候|何时|日期|哪年哪月|几月几日")
@@ -79,6 +80,14 @@ class Scored:
     has_figure: bool
     units: frozenset[str] = frozenset()  # units of the quantities the sentence states
     terms: frozenset[str] = frozenset()  # the question's terms the sentence itself contains
+    coverage: float = 0.0  # share of the question's character bigrams in the sentence and its headings
+
+
+_CONTENT_RUN = re.compile(r"[\u4e00-\u9fff0-9a-z%]+")
+
+
+def _bigrams(text: str) -> set[str]:
+    return {run[i : i + 2] for run in _CONTENT_RUN.findall(text) for i in range(len(run) - 1)}
 
 
 def _nearness(text: str, terms: dict[str, float], figures: Sequence) -> float:  # type: ignore[type-arg]
@@ -221,6 +230,14 @@ class EvidenceScorer:
             terms[tok] = max(terms.get(tok, 0.0), 1.0 + math.log(len(tok)))
         return terms
 
+    def question_bigrams(self, question: str) -> set[str]:
+        """The character bigrams of what the question is about: interrogatives, years
+        and document numbers taken out. Bigrams match however jieba cuts either text
+        (部到, 京市), and a paraphrase keeps many of them."""
+        question = _DOCNO.sub(" ", self.tokenizer.expand_aliases(question).lower())
+        question = _YEAR.sub(" ", _QUESTION_WORD_RE.sub(" ", question))
+        return _bigrams(question)
+
     def sentences(self, hits: Sequence[Hit]) -> list[Sentence]:
         """Evidence units: sentences, with a short line (a title, a heading, a label, a
         document number) joined to what follows it, since it says little alone."""
@@ -247,6 +264,7 @@ class EvidenceScorer:
         want_number = asks_for_quantity(question)
         years = question_years(question)
         place_stems = {place_stem(p) for p in question_places(question)}
+        grams = self.question_bigrams(question)
         scored = []
         for s in self.sentences(hits):
             context = self.tokenizer.expand_aliases(s.text).lower()
@@ -266,7 +284,10 @@ class EvidenceScorer:
                 value += 0.2
             value -= 0.02 * s.hit_index  # prefer better-ranked passages on ties
             own = frozenset(t for t in terms if t in context)
-            scored.append(Scored(s, value, bool(figures), frozenset(f.unit for f in figures), own))
+            # Headings count in full here: a heading states what its sentences are about.
+            where = f"{context} {around}"
+            share = sum(g in where for g in grams) / len(grams) if grams else 0.0
+            scored.append(Scored(s, value, bool(figures), frozenset(f.unit for f in figures), own, share))
         scored.sort(key=lambda x: (-x.score, x.sentence.hit_index, x.sentence.start))
         return scored
 
@@ -290,13 +311,20 @@ class EvidenceScorer:
         return scored[0][1]
 
 
+def names_place(place: str, chunk: Chunk, sentence: str, before: str = "") -> bool:
+    """The evidence itself says it is about `place`: its document's region or title,
+    its heading, the sentence or the text just before it names the place."""
+    stem = place_stem(place)
+    return any(stem in s for s in (chunk.region, chunk.title, chunk.heading_path, sentence, before[-80:]))
+
+
 def about_place(place: str, chunk: Chunk, sentence: str, before: str = "") -> bool:
     """Whether evidence is about `place`: its document's region or title, its heading,
     the sentence, or the text just before it names it. A passage that names the place
     only somewhere else (a list of cities) does not count."""
-    stem = place_stem(place)
-    if any(stem in s for s in (chunk.region, chunk.title, chunk.heading_path, sentence, before[-80:])):
+    if names_place(place, chunk, sentence, before):
         return True
+    stem = place_stem(place)
     # A document whose region is unknown, or only the province the place lies in (a
     # city outside the places ingest recognises), is about the place its passage names.
     broader = not chunk.region or chunk.region == province_of().get(place)

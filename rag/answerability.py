@@ -1,0 +1,150 @@
+"""Whether a sentence answers a question: one calibrated score instead of a chain of
+filters.
+
+Each evidence sentence has two kinds of signal. Match features say how much of the
+question it covers (term coverage from `EvidenceScorer`, character-bigram coverage
+with its headings). Constraints say what the question demands of its evidence (the
+place and scope it names, its years, the unit or figure it asks for, a 文号 or a
+date, quoted terms): a sentence that breaks one loses a penalty rather than being
+thrown away, since a rule that is right for most questions is wrong for some
+(`补助额度的多少` is answered by 50%, not by an amount in 元).
+
+The weights, penalties and threshold are data (resources/answerability.json),
+fitted by `eval/calibrate.py` on the development half of NCP and its
+leave-documents-out twin only, never on the test half.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Mapping, Sequence
+
+from ingest.gazetteer import place_stem, province_of
+from policyqa.errors import ConfigError
+from policyqa.types import Hit
+from rag.evidence import (
+    Scored,
+    about_place,
+    asks_date,
+    asks_doc_number,
+    doc_numbers,
+    expected_units,
+    has_date,
+    in_scope,
+    mandatory_terms,
+    missing_place,
+    names_place,
+    missing_year,
+    needs_figure,
+    question_places,
+    question_scope,
+)
+
+# The constraints a sentence can break, by name (the keys of `penalties`).
+# `place` is a sentence not about a place the question names; `place_broader`, one from
+# a broader document (the province's) that names the place only elsewhere; `place_other`, that its
+# document is about another place; `place_absent`, that no retrieved passage names the
+# place at all (the strongest sign the index lacks the answer).
+VIOLATIONS = ("place", "place_broader", "place_other", "place_absent", "scope", "year", "unit", "figure", "docno", "date", "term")
+
+
+@dataclass(frozen=True)
+class Constraints:
+    """What a question (or one side of a comparison) demands of its evidence."""
+
+    places: tuple[str, ...] = ()
+    scope: str = ""
+    units: frozenset[str] = frozenset()
+    figure: bool = False
+    docno: bool = False
+    date: bool = False
+    required: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, question: str, place: str = "", scope: str = "") -> "Constraints":
+        places = (place,) if place else tuple(question_places(question))
+        return cls(
+            places=places,
+            scope=scope or ("" if places else question_scope(question)),
+            units=frozenset(expected_units(question)),
+            figure=needs_figure(question),
+            docno=asks_doc_number(question),
+            date=asks_date(question),
+            required=tuple(t.lower() for t in mandatory_terms(question)),
+        )
+
+    def broken(self, question: str, s: Scored, hits: Sequence[Hit]) -> frozenset[str]:
+        """The names of the constraints sentence `s` breaks."""
+        chunk, text = hits[s.sentence.hit_index].chunk, s.sentence.text
+        out = set()
+        if missing_year(question, chunk):
+            out.add("year")
+        before = chunk.text[: s.sentence.start]
+        if not all(about_place(p, chunk, text, before) for p in self.places):
+            out.add("place")
+        elif not all(names_place(p, chunk, text, before) for p in self.places):
+            out.add("place_broader")  # only a broader document that mentions the place somewhere
+            if chunk.region and not any(_within(p, chunk.region) for p in self.places):
+                out.add("place_other")
+            if missing_place(question, hits):
+                out.add("place_absent")
+        if not in_scope(self.scope, chunk, text):
+            out.add("scope")
+        if self.units and not (self.units & s.units):
+            out.add("unit")
+        if self.figure and not s.has_figure:
+            out.add("figure")
+        if self.docno and not doc_numbers(text):
+            out.add("docno")
+        if self.date and not has_date(text):
+            out.add("date")
+        context = f"{chunk.title} {chunk.heading_path} {text}".lower()
+        if not all(t in context for t in self.required):
+            out.add("term")
+        return frozenset(out)
+
+
+def _within(place: str, region: str) -> bool:
+    """`region` is the place, or the province it lies in (a provincial document may
+    speak for its cities)."""
+    return place_stem(place) in region or province_of().get(place) == region
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """score = terms·w_terms + bigrams·w_bigrams − Σ penalties[broken]; a sentence
+    answers when its score reaches `threshold`."""
+
+    w_terms: float = 1.0
+    w_bigrams: float = 0.0
+    penalties: Mapping[str, float] = field(default_factory=lambda: {v: 9.0 for v in VIOLATIONS})
+    threshold: float = 0.5
+    fitted_on: str = ""  # what the numbers were fitted on, for the eval report
+
+    def score(self, s: Scored, broken: frozenset[str]) -> float:
+        return (self.w_terms * s.score + self.w_bigrams * s.coverage
+                - sum(self.penalties.get(v, 0.0) for v in broken))
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, object], where: str = "calibration") -> "Calibration":
+        try:
+            penalties = {str(k): float(v) for k, v in dict(data["penalties"]).items()}  # type: ignore[call-overload]
+            unknown = set(penalties) - set(VIOLATIONS)
+            if unknown:
+                raise ConfigError(f"{where}: unknown constraint(s) {sorted(unknown)}; known: {', '.join(VIOLATIONS)}")
+            return cls(float(data["w_terms"]), float(data["w_bigrams"]), penalties,  # type: ignore[arg-type]
+                       float(data["threshold"]), str(data.get("fitted_on", "")))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ConfigError(f"{where}: needs w_terms, w_bigrams, penalties and threshold ({exc})") from exc
+
+    def to_mapping(self) -> dict[str, object]:
+        return {"w_terms": self.w_terms, "w_bigrams": self.w_bigrams, "penalties": dict(self.penalties),
+                "threshold": self.threshold, "fitted_on": self.fitted_on}
+
+
+def load_calibration() -> Calibration:
+    """The committed calibration (rag/resources/answerability.json)."""
+    text = resources.files("rag").joinpath("resources", "answerability.json").read_text(encoding="utf-8")
+    return Calibration.from_mapping(json.loads(text), "rag/resources/answerability.json")

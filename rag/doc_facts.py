@@ -1,0 +1,138 @@
+"""Questions about a document itself (its title, issuing body, 文号, dates, draft
+status, or which document a quoted sentence comes from), answered from the
+document's metadata and cited to the line of the document that states each fact.
+
+A fact the document's text does not state is not answered: every value in the
+answer stands in a cited quote.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+from policyqa.types import Answer, Chunk, Citation, Hit
+from rag.evidence import doc_numbers, mandatory_terms, split_sentences
+
+# What a question asks about the document, by its own words.
+_ASKS: dict[str, re.Pattern[str]] = {
+    "title": re.compile(r"标题|全称|全名|完整名称|文件名称|名称是什么|题目|出自哪|哪份文件|哪个文件|哪里提出"),
+    "issuer": re.compile(r"(?:哪个|哪家)(?:单位|部门|机关|机构)(?:发|印发|发布|出台|制定)|谁(?:发|印发|发布)的|"
+                         r"发文机关|发布机构|印发单位|发文单位|出自哪|哪里提出"),
+    "doc_number": re.compile(r"文号|发文字号|文件编号"),
+    "date": re.compile(r"发文日期|发布日期|印发日期|成文日期|落款|哪天(?:发|印发|发布)|什么时候(?:发|印发|发布)的"),
+    "status": re.compile(r"正式印发的|正式版|征求意见稿[吗呢]|是不是草案|还有效|是否有效|废止了"),
+}
+# A later date at the end of a document is its signing date (落款).
+_SIGNED = re.compile(r"(?:19|20)\d{2}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日")
+_STATUS = re.compile(r"征求意见稿|意见征求稿|征求意见|草案|送审稿|试行|已废止|废止")
+_LABELS = {"title": "文件名称", "issuer": "发布机构", "doc_number": "文号", "date": "发文日期", "signed": "落款日期",
+           "status": "文件状态"}
+
+
+def asked_facts(question: str) -> list[str]:
+    """The document facts a question asks for, in a fixed order; [] when none."""
+    return [name for name, pattern in _ASKS.items() if pattern.search(question)]
+
+
+@dataclass(frozen=True)
+class Fact:
+    label: str
+    value: str
+    chunk: Chunk
+    start: int  # the quote's span within the chunk's text
+    end: int
+
+
+class DocFacts:
+    """Answers document-fact questions from the best-matching document's metadata."""
+
+    def __init__(self, chunks_of: Callable[[str], Sequence[Chunk]]) -> None:
+        self.chunks_of = chunks_of
+
+    def answer(self, question: str, hits: Sequence[Hit], backend: str = "") -> Answer | None:
+        wanted = asked_facts(question)
+        if not wanted or not hits:
+            return None
+        chosen = self._chosen(question, hits)
+        # a newspaper page carries several articles: the facts are the chosen article's
+        chunks = [c for c in self.chunks_of(chosen.source) if c.title == chosen.title] or [chosen]
+        facts = [f for name in wanted for f in self._facts(name, chunks)]
+        if not facts:
+            return None
+        if "title" not in wanted:  # say which document the facts are of
+            facts = self._facts("title", chunks) + facts
+        citations, lines = [], []
+        for f in facts:
+            n = next((c.n for c in citations if c.chunk_id == f.chunk.chunk_id and c.start == f.chunk.start + f.start),
+                     len(citations) + 1)
+            if n == len(citations) + 1:
+                citations.append(Citation(n=n, source=f.chunk.source, title=f.chunk.title,
+                                          quote=f.chunk.text[f.start:f.end], heading_path=f.chunk.heading_path,
+                                          page=f.chunk.page, start=f.chunk.start + f.start,
+                                          end=f.chunk.start + f.end, chunk_id=f.chunk.chunk_id))
+            lines.append(f"{f.label}：{f.value}[{n}]")
+        return Answer(question, "\n".join(lines), tuple(citations), backend=backend)
+
+    @staticmethod
+    def _chosen(question: str, hits: Sequence[Hit]) -> Chunk:
+        """A passage of the document asked about: the one holding a phrase the question
+        quotes, else the best-ranked one."""
+        for term in mandatory_terms(question):
+            for h in hits:
+                if term in h.chunk.text:
+                    return h.chunk
+        return hits[0].chunk
+
+    def _facts(self, name: str, chunks: Sequence[Chunk]) -> list[Fact]:
+        head = chunks[0]
+        if name == "title":
+            return _stated("title", head.title, chunks)
+        if name == "issuer":
+            return _stated("issuer", head.issuer, chunks)
+        if name == "doc_number":
+            number = head.doc_number or next((n for c in chunks for n in doc_numbers(c.text)), "")
+            return _stated("doc_number", number, chunks)
+        if name == "date":
+            found = _stated("date", head.date, chunks) if len(head.date) == 10 else []
+            last = chunks[-1]
+            signed = list(_SIGNED.finditer(last.text))
+            if signed:
+                m = signed[-1]
+                a, b = _line(last.text, m.start(), m.end())
+                found.append(Fact(_LABELS["signed"], m.group(0), last, a, b))
+            return found
+        if name == "status":
+            for c in chunks[:2]:  # a draft says so at its head
+                m = _STATUS.search(c.text)
+                if m:
+                    a, b = _line(c.text, m.start(), m.end())
+                    return [Fact(_LABELS["status"], m.group(0), c, a, b)]
+        return []
+
+
+def _stated(name: str, value: str, chunks: Sequence[Chunk]) -> list[Fact]:
+    """`value` as a fact, quoted from the first line of the document that states it
+    (spaces ignored); nothing when the text never states it."""
+    if not value:
+        return []
+    squeezed = re.sub(r"\s+", "", value)
+    for c in chunks:
+        text = c.text
+        # positions of the non-space characters, so a title broken by a space still matches
+        keep = [i for i, ch in enumerate(text) if not ch.isspace()]
+        flat = "".join(text[i] for i in keep)
+        at = flat.find(squeezed)
+        if at >= 0:
+            a, b = _line(text, keep[at], keep[at + len(squeezed) - 1] + 1)
+            return [Fact(_LABELS[name], squeezed, c, a, b)]
+    return []
+
+
+def _line(text: str, start: int, end: int) -> tuple[int, int]:
+    """The sentence or line of `text` around [start, end)."""
+    for a, b in split_sentences(text):
+        if a <= start and end <= b:
+            return a, b
+    return start, end
