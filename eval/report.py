@@ -25,9 +25,14 @@ def row_json(g: Graded) -> dict:
 
 
 def build_report(run: Mapping[str, object], summary: Mapping[str, Mapping[str, float | None]],
-                 graded: Sequence[Graded]) -> dict:
-    return {"version": REPORT_VERSION, "run": dict(run), "summary": {k: dict(v) for k, v in summary.items()},
-            "rows": [row_json(g) for g in graded]}
+                 graded: Sequence[Graded], answerability: Mapping[str, object] | None = None) -> dict:
+    """`answerability`: the answer-or-refuse calibration in use, with its trade-off curve
+    on the development data it was fitted on (rag/resources/answerability.json)."""
+    report = {"version": REPORT_VERSION, "run": dict(run), "summary": {k: dict(v) for k, v in summary.items()},
+              "rows": [row_json(g) for g in graded]}
+    if answerability:
+        report["answerability"] = dict(answerability)
+    return report
 
 
 def _finite(value: object) -> object:
@@ -56,7 +61,7 @@ def load_report(path: Path) -> dict:
 
 # -- HTML -----------------------------------------------------------------------------------
 
-_CSS = """
+_CSS = """tr.chosen td{font-weight:bold}
 body{font-family:system-ui,-apple-system,"PingFang SC","Microsoft YaHei","Noto Sans CJK SC",sans-serif;
  margin:2rem auto;max-width:72rem;padding:0 1rem;color:#222;line-height:1.5}
 h1{font-size:1.5rem}h2{font-size:1.2rem;margin-top:2rem;border-bottom:1px solid #ccc}
@@ -153,6 +158,25 @@ def _all_rows(rows: Sequence[Mapping]) -> str:
             + "".join(body) + "</table>")
 
 
+def _curve(cal: Mapping | None) -> str:
+    """The answer-or-refuse trade-off of the calibration in use: per threshold, on the
+    development data it was fitted on."""
+    if not cal or not cal.get("curve"):
+        return ""
+    chosen = cal.get("threshold")
+    rows = []
+    for p in cal["curve"]:
+        mark = ' class="chosen"' if p["threshold"] == chosen else ""
+        cells = "".join(f'<td class="num">{p[k]:.3f}</td>'
+                        for k in ("threshold", "answered_gold", "wrong_refusals", "refused_unanswerable"))
+        rows.append(f"<tr{mark}>{cells}</tr>")
+    return (f"<h2>Answer or refuse: the calibrated trade-off</h2><p>Fitted on {_e(cal.get('fitted_on', ''))}; "
+            f"threshold in use {_e(chosen)} (bold). Per threshold: answerable questions answered with the gold in "
+            "the top sentence, wrong refusals, and unanswerable questions refused.</p><table><tr><th>threshold</th>"
+            "<th>answered + gold</th><th>wrong refusals</th><th>refused (unanswerable)</th></tr>" + "".join(rows)
+            + "</table>")
+
+
 def render_html(report: Mapping) -> str:
     run, rows = report.get("run", {}), report["rows"]
     failures = [r for r in rows if not r["passed"]]
@@ -170,6 +194,7 @@ def render_html(report: Mapping) -> str:
         "figure their cited quote lacks; refuse acc: unanswerable questions refused; wrong ref: answerable "
         "questions refused.</p>",
         "<h2>Run</h2>", _run_table(run),
+        _curve(report.get("answerability")),
         f"<h2>Failures ({len(failures)})</h2>",
         "".join(_failure(r) for r in failures) if failures else "<p>None.</p>",
         "<h2>All questions</h2>", _all_rows(rows),

@@ -39,6 +39,7 @@ from policyqa.cli import add_llm_option
 from policyqa.errors import PolicyQAError
 from policyqa.settings import PROJECT_ROOT, Settings
 from policyqa.types import Answer
+from rag.answerability import answerability_resource
 
 if TYPE_CHECKING:
     from rag.chain import AnswerChain
@@ -233,7 +234,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
         print(refusal_line(result.graded))
     print("  ".join(f"{k}={v}" for k, v in run.items() if k in (
         "backend", "set", "questions", "seconds", "model_load_s", "first_token_median_ms", "peak_rss_mb")))
-    report = build_report(run, summary, result.graded)
+    calibration = answerability_resource()
+    chosen = next((p for p in calibration.get("curve", ()) if p["threshold"] == calibration["threshold"]), None)
+    if chosen and settings.min_evidence is None:
+        print(f"answer-or-refuse threshold {chosen['threshold']} ({calibration['fitted_on']}); there: "
+              f"answered with gold {chosen['answered_gold']:.3f}, wrong refusals {chosen['wrong_refusals']:.3f}, "
+              f"unanswerable refused {chosen['refused_unanswerable']:.3f} (curve in the HTML report)")
+    report = build_report(run, summary, result.graded, calibration)
     out = args.out or OUT_DIR / f"{set_name}-{chain.backend}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
     write_json(out / "report.json", report)
     write_html(out / "report.html", report)

@@ -144,7 +144,12 @@ class Calibration:
                 "threshold": self.threshold, "fitted_on": self.fitted_on}
 
 
+def answerability_resource() -> dict[str, object]:
+    """The committed calibration as written by eval/calibrate.py, its curve included."""
+    text = resources.files("rag").joinpath("resources", "answerability.json").read_text(encoding="utf-8")
+    return dict(json.loads(text))
+
+
 def load_calibration() -> Calibration:
     """The committed calibration (rag/resources/answerability.json)."""
-    text = resources.files("rag").joinpath("resources", "answerability.json").read_text(encoding="utf-8")
-    return Calibration.from_mapping(json.loads(text), "rag/resources/answerability.json")
+    return Calibration.from_mapping(answerability_resource(), "rag/resources/answerability.json")

@@ -144,7 +144,9 @@ class Verifier:
             for a, b in split_sentences(c.text) or [(0, len(c.text))]:
                 sentence = c.text[a:b]
                 body = sentence.rstrip("。！？；;!?")
-                parts.append(body + marks + sentence[len(body):])
+                # an item inside a quote ("…措施\n1.发现…") starts its own line, as below
+                lead = "\n" if parts and HEADING_RE.match(sentence) else ""
+                parts.append(lead + body + marks + sentence[len(body):])
             lines.append("".join(parts))
         # A quote that opens with an item number ("7.推动…") keeps its own line, so the
         # number still reads as an item number and not as a figure.
