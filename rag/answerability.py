@@ -38,6 +38,7 @@ from rag.evidence import (
     names_place,
     missing_year,
     needs_figure,
+    wider_scope,
     question_places,
     question_scope,
 )
@@ -47,7 +48,8 @@ from rag.evidence import (
 # a broader document (the province's) that names the place only elsewhere; `place_other`, that its
 # document is about another place; `place_absent`, that no retrieved passage names the
 # place at all (the strongest sign the index lacks the answer).
-VIOLATIONS = ("place", "place_broader", "place_other", "place_absent", "scope", "year", "unit", "figure", "docno", "date", "term")
+# `scope_wider`: the sentence speaks for a wider area (全省, 全国) than the place asked about.
+VIOLATIONS = ("place", "place_broader", "place_other", "place_absent", "scope", "scope_wider", "year", "unit", "figure", "docno", "date", "term")
 
 
 @dataclass(frozen=True)
@@ -84,14 +86,16 @@ class Constraints:
         before = chunk.text[: s.sentence.start]
         if not all(about_place(p, chunk, text, before) for p in self.places):
             out.add("place")
-        elif not all(names_place(p, chunk, text, before) for p in self.places):
-            out.add("place_broader")  # only a broader document that mentions the place somewhere
             if chunk.region and not any(_within(p, chunk.region) for p in self.places):
                 out.add("place_other")
             if missing_place(question, hits):
                 out.add("place_absent")
+        elif not all(names_place(p, chunk, text, before) for p in self.places):
+            out.add("place_broader")  # only a broader document that mentions the place somewhere
         if not in_scope(self.scope, chunk, text):
             out.add("scope")
+        if self.places and wider_scope(text, self.places):
+            out.add("scope_wider")
         if self.units and not (self.units & s.units):
             out.add("unit")
         if self.figure and not s.has_figure:

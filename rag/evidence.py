@@ -331,6 +331,19 @@ def about_place(place: str, chunk: Chunk, sentence: str, before: str = "") -> bo
     return broader and stem in chunk.text
 
 
+# Words by which a sentence speaks for an area wider than a province, or than a city.
+_WIDER = {"province": re.compile(r"全国"), "city": re.compile(r"全国|全省|我省|本省")}
+_MUNICIPALITIES = {"北京市", "上海市", "天津市", "重庆市"}
+
+
+def wider_scope(sentence: str, places: Sequence[str]) -> bool:
+    """The sentence speaks for a wider area than every place asked about: 全省 in an
+    answer about 温州市, 全国 in one about 浙江省."""
+    def level(place: str) -> str:
+        return "province" if place.endswith(("省", "自治区")) or place in _MUNICIPALITIES else "city"
+    return bool(places) and all(_WIDER[level(p)].search(sentence) for p in places)
+
+
 def in_scope(scope: str, chunk: Chunk, sentence: str) -> bool:
     """全省 asks about a province-level document; a city plan saying 全省前列 is not one.
     Only when the level is unknown does the sentence's own 全省/全市 decide."""
