@@ -31,8 +31,16 @@ _LABELS = {"title": "文件名称", "issuer": "发布机构", "doc_number": "文
            "status": "文件状态"}
 
 
+# A question about the document itself refers to it (那份方案, 这句话出自…); "提案的题目"
+# asks about something the document discusses, and is left to the evidence.
+_REFERS = re.compile(r"文件|方案|通知|答复|要点|意见|办法|规定|细则|公告|决定|计划|政策|这份|那份|该文|这句话|这个理念|出自|文号|"
+                     r"[〔\[［]\s*(?:19|20)\d{2}\s*[〕\]］]")
+
+
 def asked_facts(question: str) -> list[str]:
     """The document facts a question asks for, in a fixed order; [] when none."""
+    if not _REFERS.search(question):
+        return []
     return [name for name, pattern in _ASKS.items() if pattern.search(question)]
 
 
