@@ -44,13 +44,15 @@ from rag.prompting import PROMPT, REFUSAL_PREFIX, EvidencePack, evidence_pack
 from rag.retriever import HybridRetriever
 from rag.figures import extract_figures, supported
 from rag.match import answer_match
-from rag.normalize import simplified
+from rag.normalize import foreign, simplified
 from rag.targets import TargetMatch, TargetRecord, best_match, load_targets
 from rag.verify import REPLACED_NOTE, Claim, Verifier
 
 _COMPARE = re.compile(r"分别|对比|比较|相比|各是|各自|各提出|和|与|及|、")
 MIN_PART_GAIN = 0.15  # share of the question's term weight a further sentence must add
+NEAR_BEST = float(__import__("os").environ.get("PQ_NEAR", "0.9"))  # TEMP sweep
 LIST_QUOTE_CHARS = 150  # a list or how question's quote runs on over the lines that follow its lead
+ASK_IN_CHINESE = "目前只能回答中文提问（文件均为中文）。请用中文重新提问，例如：“2025年全省新认定高新技术企业目标是多少家？”"
 LLM_FAILED_NOTE = "大模型本次未能完成回答（出错或无响应），以下为检索到的原文摘录；请稍后再试。"
 log = logging.getLogger(__name__)
 History = Sequence[Sequence[str]]
@@ -215,6 +217,8 @@ class AnswerChain:
     def _gate(self, inp: dict) -> Prepared:
         q, hits, sides = inp["standalone"], tuple(inp["hits"]), inp["sides"]
         base = Prepared(inp["question"], q, hits, (), "", sides=tuple(sides))
+        if foreign(q):
+            return replace(base, refusal=ASK_IN_CHINESE)
         if not hits:
             return replace(base, refusal=f"{REFUSAL_PREFIX}相关内容。")
         best: list[Scored] = []
@@ -233,7 +237,7 @@ class AnswerChain:
                 for s in scored[1:6]:
                     if len(best) >= 3:
                         break
-                    if s.score >= 0.9 * scored[0].score and not any(
+                    if s.score >= NEAR_BEST * scored[0].score and not any(
                         s.sentence.text in b.sentence.text or b.sentence.text in s.sentence.text for b in best
                     ):
                         best.append(s)

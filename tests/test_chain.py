@@ -80,6 +80,18 @@ def test_absent_entity_is_refused_with_nearest_passages(settings: Settings, toke
     assert not a.citations and a.nearest
 
 
+def test_an_english_question_is_asked_again_in_chinese(settings: Settings, tokenizer: Tokenizer) -> None:
+    a = _chain(settings, tokenizer).answer("How many high-tech enterprises will Zhejiang certify in 2025?")
+    assert a.refused and "中文" in a.text and not a.text.startswith("文件中未找到")  # not "the documents lack it"
+
+
+def test_a_document_fact_question_is_answered_from_the_line_that_states_it(settings: Settings,
+                                                                           tokenizer: Tokenizer) -> None:
+    a = _chain(settings, tokenizer).answer("浙科提〔2025〕315号是哪个单位发的？")
+    assert not a.refused and "发布机构：省科技厅[" in a.text
+    assert all(c.source == "zhejiang-sci-tech-dept-reply-2025-315.txt" for c in a.citations)
+
+
 def test_follow_up_uses_the_history(settings: Settings, tokenizer: Tokenizer) -> None:
     history = [["2025年全省新认定高新技术企业目标多少家？", "全省新认定高新技术企业5000家[1]。"]]
     a = _chain(settings, tokenizer).answer("那科技型中小企业呢？", history)

@@ -59,3 +59,15 @@ def test_the_gazetteer_knows_every_level() -> None:
     assert levels == {"province", "city", "county"}
     assert province_of()["泰州市"] == "江苏省" and province_of()["本溪满族自治县"] == "辽宁省"
     assert len([d for d in divisions() if d.level == "city"]) > 300
+
+
+@pytest.mark.parametrize(("question", "expected"), [
+    ("How many new high-tech enterprises does Zhejiang plan to certify in 2025?", True),
+    ("What is the R&D target?", True),
+    ("2025年R&D经费占GDP比重目标是多少？", False),
+    ("DCMM是什么？", False),
+    ("2025?", False),
+])
+def test_foreign(question: str, expected: bool) -> None:
+    from rag.normalize import foreign
+    assert foreign(question) is expected
