@@ -27,7 +27,9 @@ _ASKS: dict[str, re.Pattern[str]] = {
 # A later date at the end of a document is its signing date (落款).
 _SIGNED = re.compile(r"(?:19|20)\d{2}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日")
 _STATUS = re.compile(r"征求意见稿|意见征求稿|征求意见|草案|送审稿|试行|已废止|废止")
-_LABELS = {"title": "文件名称", "issuer": "发布机构", "doc_number": "文号", "date": "发文日期", "signed": "落款日期",
+# What an article says was issued: 印发《…》, 出台了《…》.
+_ISSUED = re.compile(r"(?:印发|发布|出台|制定)了?\s*《([^》]{4,80})》")
+_LABELS = {"title": "文件名称", "reported": "文中报道的文件", "issuer": "发布机构", "doc_number": "文号", "date": "发文日期", "signed": "落款日期",
            "status": "文件状态"}
 
 
@@ -96,7 +98,7 @@ class DocFacts:
     def _facts(self, name: str, chunks: Sequence[Chunk]) -> list[Fact]:
         head = chunks[0]
         if name == "title":
-            return _stated("title", head.title, chunks)
+            return _stated("title", head.title, chunks) + _reported(chunks)
         if name == "issuer":
             return _stated("issuer", head.issuer, chunks)
         if name == "doc_number":
@@ -118,6 +120,16 @@ class DocFacts:
                     a, b = _line(c.text, m.start(), m.end())
                     return [Fact(_LABELS["status"], m.group(0), c, a, b)]
         return []
+
+
+def _reported(chunks: Sequence[Chunk]) -> list[Fact]:
+    """A news article reports a policy by name (`…近日印发《…行动方案》`): that name too."""
+    for c in chunks[:2]:
+        m = _ISSUED.search(c.text)
+        if m:
+            a, b = _line(c.text, m.start(1), m.end(1))
+            return [Fact(_LABELS["reported"], f"《{m.group(1)}》", c, a, b)]
+    return []
 
 
 def _stated(name: str, value: str, chunks: Sequence[Chunk]) -> list[Fact]:

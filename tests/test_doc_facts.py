@@ -68,3 +68,11 @@ def test_a_fact_the_text_never_states_is_not_answered(facts: DocFacts) -> None:
 def test_a_quoted_phrase_picks_its_document(facts: DocFacts) -> None:
     answer = facts.answer("“意见征求稿”这句话出自哪份文件？", [Hit(REPLY[0], 2.0), Hit(DRAFT[0], 1.0)])
     assert answer is not None and answer.citations[0].source == "draft.txt"
+
+
+def test_a_news_article_names_the_policy_it_reports() -> None:
+    text = "北京八大举措支持信软企业\n本报讯 北京市经济和信息化局近日印发《北京市关于支持信息软件企业加强人工智能应用服务能力行动方案》。"
+    chunk = Chunk("b1", "d3", "news.txt", text, 0, len(text), title="北京八大举措支持信软企业", issuer="北京市经济和信息化局")
+    answer = DocFacts(lambda source: [chunk]).answer("北京那个行动方案，全名叫什么？", [Hit(chunk, 1.0)])
+    assert answer is not None
+    assert "文中报道的文件：《北京市关于支持信息软件企业加强人工智能应用服务能力行动方案》[" in answer.text
