@@ -10,7 +10,8 @@ from typing import Sequence
 
 from ingest.clean import HEADING_RE
 from policyqa.types import Citation, Hit
-from rag.evidence import split_sentences
+from ingest.gazetteer import place_stem
+from rag.evidence import question_places, split_sentences
 from rag.figures import extract_figures, supported
 from rag.safety import injection_spans, redact_instructions
 
@@ -56,6 +57,13 @@ def figures_supported(text: str, passages: Sequence[str]) -> bool:
     return all(any(supported(f, p) for p in passages) for f in _figures(text))
 
 
+def places_supported(text: str, hits: Sequence[Hit]) -> bool:
+    """Every place the text names is named by a passage (its text, title or region):
+    "上海市的目标是5000家" over passages about 浙江 is not supported."""
+    context = " ".join(f"{h.chunk.region} {h.chunk.title} {h.chunk.text}" for h in hits)
+    return all(place_stem(p) in context for p in question_places(text))
+
+
 class Verifier:
     def check(self, answer: str, hits: Sequence[Hit], fallback: Sequence[tuple[int, str]]) -> tuple[list[Claim], bool]:
         """Claims that survive the citation and figure checks; `fallback` holds the
@@ -84,6 +92,9 @@ class Verifier:
                 continue
             if evidence and not figures_supported(claim.text, evidence):
                 stand_in()
+                continue
+            if not places_supported(claim.text, hits):
+                stand_in()  # a place the passages never name: the model took it from the question
                 continue
             refs = claim.refs
             if refs and not figures_supported(claim.text, [texts[n - 1] for n in refs]):

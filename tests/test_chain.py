@@ -251,3 +251,10 @@ def test_eligibility_questions_go_to_the_policy_matcher(settings: Settings, toke
         assert c.quote in chunk.text  # each listed measure quotes its source span
     assert not any("lishui" in c.source for c in answer.citations)
     assert chain.answer("绍兴对企业研发费用有哪些扶持政策？").backend == "extractive"  # a plain question
+
+
+def test_an_llm_answer_naming_a_place_no_passage_names_is_replaced(settings: Settings, tokenizer: Tokenizer) -> None:
+    # the model restates the question's place as if the documents were about it
+    llm = GenericFakeChatModel(messages=iter([AIMessage(content="温州市2025年新认定高新技术企业5000家[1]。")]))
+    a = _chain(settings, tokenizer, llm, "fake").answer("2025年全省新认定高新技术企业目标多少家？")
+    assert "温州" not in a.text and "5000家" in _plain(a.text) and a.notes
