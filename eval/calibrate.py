@@ -87,7 +87,7 @@ def collect(set_name: str, index: Path, bench: Path = DEFAULT_BENCH) -> list[dic
     for n, item in enumerate(items):
         inp = chain._retrieve(chain._condense({"question": item["question"], "history": item.get("history") or [], "filters": None}))
         q, hits = inp["standalone"], inp["hits"]
-        constraints = Constraints.of(q)
+        constraints = Constraints.of(q, hits)
         sentences = []
         for s in chain.scorer.score(q, hits):
             broken = constraints.broken(q, s, hits)

@@ -103,6 +103,7 @@ class FaissBm25Store:
         self._faiss: faiss.Index | None = None
         self._bm25: bm25s.BM25 | None = None
         self._by_id: dict[str, Chunk] | None = None
+        self._by_source: dict[str, list[Chunk]] | None = None
 
     # -- reading ---------------------------------------------------------------
     def __len__(self) -> int:
@@ -122,6 +123,15 @@ class FaissBm25Store:
 
     def chunks(self) -> Iterator[Chunk]:
         return iter(self._chunks)
+
+    def chunks_of(self, source: str) -> list[Chunk]:
+        """A document's chunks in reading order; the lookup table is built on first use."""
+        if self._by_source is None:
+            by_source: dict[str, list[Chunk]] = {}
+            for c in self._chunks:
+                by_source.setdefault(c.source, []).append(c)
+            self._by_source = {k: sorted(v, key=lambda c: c.start) for k, v in by_source.items()}
+        return list(self._by_source.get(source, ()))
 
     def vector(self, i: int) -> np.ndarray:
         return self._vectors[i]
@@ -157,6 +167,7 @@ class FaissBm25Store:
         self._faiss = None
         self._bm25 = None
         self._by_id = None
+        self._by_source = None
 
     # -- search ------------------------------------------------------------------
     def _allowed(self, filters: Filters | None) -> np.ndarray | None:

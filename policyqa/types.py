@@ -96,6 +96,12 @@ class Chunk:
     def year(self) -> str:
         return self.date[:4]
 
+    def citation(self, n: int, a: int, b: int) -> "Citation":
+        """Citation [n] quoting text[a:b] of this chunk (offsets within the chunk)."""
+        return Citation(n=n, source=self.source, title=self.title, quote=self.text[a:b],
+                        heading_path=self.heading_path, page=self.page, start=self.start + a,
+                        end=self.start + b, chunk_id=self.chunk_id)
+
     def match_text(self) -> str:
         """What retrieval matches on: title, region and heading give a short passage
         the context its own words lack."""

@@ -34,7 +34,7 @@ from rag.evidence import (
     has_date,
     in_scope,
     mandatory_terms,
-    missing_place,
+    first_absent,
     names_place,
     missing_year,
     needs_figure,
@@ -49,7 +49,8 @@ from rag.evidence import (
 # document is about another place; `place_absent`, that no retrieved passage names the
 # place at all (the strongest sign the index lacks the answer).
 # `scope_wider`: the sentence speaks for a wider area (全省, 全国) than the place asked about.
-VIOLATIONS = ("place", "place_broader", "place_other", "place_absent", "scope", "scope_wider", "year", "unit", "figure", "docno", "date", "term")
+VIOLATIONS = ("place", "place_broader", "place_other", "place_absent", "scope", "scope_wider",
+              "year", "unit", "figure", "docno", "date", "term")
 
 
 @dataclass(frozen=True)
@@ -63,12 +64,14 @@ class Constraints:
     docno: bool = False
     date: bool = False
     required: tuple[str, ...] = ()
+    absent: bool = False  # a place asked about that no retrieved passage names at all
 
     @classmethod
-    def of(cls, question: str, place: str = "", scope: str = "") -> "Constraints":
+    def of(cls, question: str, hits: Sequence[Hit], place: str = "", scope: str = "") -> "Constraints":
         places = (place,) if place else tuple(question_places(question))
         return cls(
             places=places,
+            absent=bool(first_absent(places, hits)),
             scope=scope or ("" if places else question_scope(question)),
             units=frozenset(expected_units(question)),
             figure=needs_figure(question),
@@ -88,7 +91,7 @@ class Constraints:
             out.add("place")
             if chunk.region and not any(_within(p, chunk.region) for p in self.places):
                 out.add("place_other")
-            if missing_place(question, hits):
+            if self.absent:
                 out.add("place_absent")
         elif not all(names_place(p, chunk, text, before) for p in self.places):
             out.add("place_broader")  # only a broader document that mentions the place somewhere

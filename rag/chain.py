@@ -116,7 +116,7 @@ class AnswerChain:
             calibration = replace(calibration, threshold=settings.min_evidence)
         self.calibration: Calibration = calibration
         self.verifier = Verifier()
-        self.doc_facts = DocFacts(self._chunks_of)
+        self.doc_facts = DocFacts(retriever.store.chunks_of)
         self.generate = (PROMPT | llm | StrOutputParser()) if llm is not None else None
 
     # -- public ---------------------------------------------------------------------
@@ -132,8 +132,8 @@ class AnswerChain:
             yield replace(matched, standalone_question=question, latency_ms=(time.perf_counter() - t0) * 1000)
             return
         prep = self.prepare.invoke({"question": question, "history": history, "filters": filters})
-        from_targets = self._from_targets(prep, filters)
         facts = self.doc_facts.answer(prep.standalone, prep.hits, self.backend)
+        from_targets = self._from_targets(prep, filters) if facts is None else None
         if facts is not None:  # the document's own title, issuer, 文号, dates
             answer = self._with_evidence(replace(facts, question=question, standalone_question=prep.standalone), prep)
             yield answer.text
@@ -290,7 +290,7 @@ class AnswerChain:
 
     def judged(self, q: str, hits: Sequence[Hit], side: Side = Side()) -> list[Scored]:
         """Every evidence sentence with its calibrated score, best first."""
-        constraints = Constraints.of(q, side.place, side.scope)
+        constraints = Constraints.of(q, hits, side.place, side.scope)
         out = []
         for s in self.scorer.score(q, hits):
             if side.year and side.year not in s.sentence.text:
@@ -354,8 +354,7 @@ class AnswerChain:
                                                  for c in answer.citations):
             return answer  # the document's heading says no more than the facts
         n = len(answer.citations) + 1
-        cite = Citation(n=n, source=chunk.source, title=chunk.title, quote=s.text, heading_path=chunk.heading_path,
-                        page=chunk.page, start=chunk.start + s.start, end=chunk.start + s.end, chunk_id=chunk.chunk_id)
+        cite = chunk.citation(n, s.start, s.end)
         shown = " ".join(s.text.split())  # one line, so its marker stays with it
         return replace(answer, text=f"{answer.text}\n原文：{shown}[{n}]", citations=(*answer.citations, cite))
 
@@ -455,10 +454,6 @@ class AnswerChain:
             lines.append(f"| {label} | {best.indicator}{marks} | {best.value_text}{marks} |")
         return Answer(prep.question, "\n".join(lines), tuple(citations), standalone_question=prep.standalone,
                       backend=self.backend)
-
-    def _chunks_of(self, source: str) -> list[Chunk]:
-        """A document's chunks in reading order."""
-        return sorted((c for c in self.retriever.store.chunks() if c.source == source), key=lambda c: c.start)
 
     def _chunk(self, chunk_id: str) -> Chunk | None:
         return self.retriever.store.chunk_by_id(chunk_id)

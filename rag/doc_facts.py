@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-from policyqa.types import Answer, Chunk, Citation, Hit
+from policyqa.types import Answer, Chunk, Hit
 from rag.evidence import doc_numbers, mandatory_terms, split_sentences
 
 # What a question asks about the document, by its own words.
@@ -78,10 +78,7 @@ class DocFacts:
             n = next((c.n for c in citations if c.chunk_id == f.chunk.chunk_id and c.start == f.chunk.start + f.start),
                      len(citations) + 1)
             if n == len(citations) + 1:
-                citations.append(Citation(n=n, source=f.chunk.source, title=f.chunk.title,
-                                          quote=f.chunk.text[f.start:f.end], heading_path=f.chunk.heading_path,
-                                          page=f.chunk.page, start=f.chunk.start + f.start,
-                                          end=f.chunk.start + f.end, chunk_id=f.chunk.chunk_id))
+                citations.append(f.chunk.citation(n, f.start, f.end))
             lines.append(f"{f.label}：{f.value}[{n}]")
         return Answer(question, "\n".join(lines), tuple(citations), backend=backend)
 

@@ -357,7 +357,12 @@ def in_scope(scope: str, chunk: Chunk, sentence: str) -> bool:
 def missing_place(question: str, hits: Sequence[Hit]) -> str:
     """A place the question names that none of the passages is about or mentions;
     '' when every named place is covered."""
-    for place in question_places(question):
+    return first_absent(question_places(question), hits)
+
+
+def first_absent(places: Sequence[str], hits: Sequence[Hit]) -> str:
+    """The first of `places` that no passage is about or mentions; '' when none."""
+    for place in places:
         stem = place_stem(place)
         if not any(stem in h.chunk.region or stem in h.chunk.text or stem in h.chunk.title for h in hits):
             return place

@@ -112,7 +112,7 @@ class PolicyQA:
         """The cleaned text of an indexed document, rebuilt from its chunks' offsets."""
         store = self._current().retriever.store
         if source not in self._texts:
-            parts = [c for c in store.chunks() if c.source == source]
+            parts = store.chunks_of(source)
             self._texts[source] = document_text(parts) if parts else ""
         return self._texts[source]
 

@@ -169,13 +169,7 @@ class Verifier:
             chunk = hits[n - 1].chunk
             claim_text = " ".join(c.text for c in claims if n in c.refs)
             a, b = self._quote_span(claim_text, chunk.text)
-            citations.append(
-                Citation(
-                    n=renum[n], source=chunk.source, title=chunk.title, quote=chunk.text[a:b],
-                    heading_path=chunk.heading_path, page=chunk.page, start=chunk.start + a,
-                    end=chunk.start + b, chunk_id=chunk.chunk_id,
-                )
-            )
+            citations.append(chunk.citation(renum[n], a, b))
         return text, tuple(citations)
 
     def _quote_span(self, claim: str, text: str) -> tuple[int, int]:

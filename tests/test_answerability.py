@@ -28,7 +28,7 @@ def scorer() -> EvidenceScorer:
 def broken(scorer: EvidenceScorer, question: str, chunk: Chunk) -> set[str]:
     hits = [Hit(chunk, 1.0)]
     s = scorer.score(question, hits)[0]
-    return set(Constraints.of(question).broken(question, s, hits))
+    return set(Constraints.of(question, hits).broken(question, s, hits))
 
 
 @pytest.mark.parametrize(("question", "chunk", "expected"), [
