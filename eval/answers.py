@@ -66,6 +66,7 @@ class Graded:
     char_f1: float | None
     latency_ms: float
     reason: str = ""
+    answerer: str = ""  # the component that answered (rag.answerers)
 
     @property
     def passed(self) -> bool:
@@ -176,7 +177,7 @@ def grade(item: Mapping, answer: Answer, ranking: Sequence[str] | None = None,
         gold_rank=first_gold_rank(docs, gold) if gold and ranking is not None else None,
         retrieved=tuple(docs[:10]), span_contained=contained,
         char_f1=char_f1(answer.text, span) if span else None,
-        latency_ms=answer.latency_ms, reason="; ".join(reasons),
+        latency_ms=answer.latency_ms, reason="; ".join(reasons), answerer=answer.answerer,
     )
 
 

@@ -85,11 +85,11 @@ def collect(set_name: str, index: Path, bench: Path = DEFAULT_BENCH) -> list[dic
     rows = []
     t0 = time.perf_counter()
     for n, item in enumerate(items):
-        inp = chain._retrieve(chain._condense({"question": item["question"], "history": item.get("history") or [], "filters": None}))
-        q, hits = inp["standalone"], inp["hits"]
+        q = chain.preparer.condense(item["question"], item.get("history") or [])
+        hits = chain.preparer.retrieve(q)
         constraints = Constraints.of(q, hits)
         sentences = []
-        for s in chain.scorer.score(q, hits):
+        for s in chain.preparer.scorer.score(q, hits):
             broken = constraints.broken(q, s, hits)
             sentences.append([round(s.score, 4), round(s.coverage, 4), [v in broken for v in VIOLATIONS],
                               _holds(s.sentence.text, item)])

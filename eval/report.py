@@ -93,7 +93,13 @@ def _summary_table(summary: Mapping[str, Mapping[str, float | None]]) -> str:
 
 
 def _run_table(run: Mapping[str, object]) -> str:
-    rows = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in run.items() if v not in (None, ""))
+    def shown(v: object) -> str:
+        if isinstance(v, dict):  # answerers: name n (pass x)
+            return ", ".join(f"{k} {d['n']} (pass {d['passed']:.2f})" if isinstance(d, dict) else f"{k} {d}"
+                             for k, d in v.items())
+        return str(v)
+
+    rows = "".join(f"<tr><th>{_e(k)}</th><td>{_e(shown(v))}</td></tr>" for k, v in run.items() if v not in (None, ""))
     return f"<table>{rows}</table>"
 
 

@@ -166,6 +166,15 @@ def run_questions(chain: "AnswerChain", items: Iterable[dict], same_as: Mapping[
     return EvalRun(tuple(graded), tuple(first_token), time.perf_counter() - t0)
 
 
+def by_answerer(graded: Sequence[Graded]) -> dict[str, dict[str, float]]:
+    """Questions and pass rate per answerer (rag.answerers), most used first."""
+    groups: dict[str, list[Graded]] = {}
+    for g in graded:
+        groups.setdefault(g.answerer or "?", []).append(g)
+    return {name: {"n": len(rows), "passed": round(sum(g.passed for g in rows) / len(rows), 3)}
+            for name, rows in sorted(groups.items(), key=lambda kv: -len(kv[1]))}
+
+
 def _commit() -> str:
     try:
         out = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=PROJECT_ROOT, capture_output=True,
@@ -224,6 +233,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     }
     if lodo:
         run["refused"] = summary["ALL"]["refusal_accuracy"]
+    run["answerers"] = by_answerer(result.graded)
     print(format_summary(summary))
     failures = [g for g in result.graded if not g.passed]
     for g in failures[: args.show_failures]:
@@ -234,6 +244,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         print(refusal_line(result.graded))
     print("  ".join(f"{k}={v}" for k, v in run.items() if k in (
         "backend", "set", "questions", "seconds", "model_load_s", "first_token_median_ms", "peak_rss_mb")))
+    print("answered by: " + ", ".join(f"{name} {row['n']} (pass {row['passed']:.2f})"
+                                      for name, row in run["answerers"].items()))
     calibration = answerability_resource()
     chosen = next((p for p in calibration.get("curve", ()) if p["threshold"] == calibration["threshold"]), None)
     if chosen and settings.min_evidence is None:

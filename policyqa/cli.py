@@ -204,8 +204,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
     for event in chain.stream(args.question, (), filters):
         if isinstance(event, Answer):
             final = event
-        elif chain.generate is not None:
-            print(event, end="", flush=True)
+        else:  # the LLM's text as it is written
+            print(event.text, end="", flush=True)
     assert final is not None
     _print_answer(final)
     print(f"\n（{final.backend}，{final.latency_ms / 1000:.1f} 秒）", file=sys.stderr)
@@ -231,8 +231,8 @@ def cmd_chat(args: argparse.Namespace) -> int:
             for event in chain.stream(question, history, _filters(args)):
                 if isinstance(event, Answer):
                     final = event
-                elif chain.generate is not None:
-                    print(event, end="", flush=True)
+                else:
+                    print(event.text, end="", flush=True)
             assert final is not None
             _print_answer(final)
             history.append([question, final.text])

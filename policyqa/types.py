@@ -141,6 +141,15 @@ class Answer:
     nearest: tuple[Hit, ...] = ()  # offered with a refusal
     backend: str = ""
     latency_ms: float = 0.0
+    answerer: str = ""  # the component that answered (rag.answerers), e.g. "extractive"
+
+
+@dataclass(frozen=True)
+class Delta:
+    """A piece of an answer as the LLM writes it, streamed before the final Answer
+    (whose text supersedes the deltas: the checks may replace sentences)."""
+
+    text: str
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from ingest.store import current_generation
 from policyqa.app import App
 from policyqa.errors import IngestError, ModelError, PolicyQAError
 from policyqa.settings import SAMPLE_CORPUS, Settings
-from policyqa.types import Answer, Chunk, Filters
+from policyqa.types import Answer, Chunk, Delta, Filters
 from rag.chain import AnswerChain
 from rag.match import SIZES, Matcher, MatchResult, Profile
 from rag.measures import ACTIVITIES, CATEGORIES, ENTERPRISE_TYPES
@@ -83,14 +83,14 @@ class PolicyQA:
 
     # -- answering -------------------------------------------------------------------
     def ask(self, question: str, history: Sequence[Sequence[str]] = (), filters: Filters | None = None
-            ) -> Iterator[str | Answer]:
-        """Text deltas while the answer is generated, then the verified Answer."""
+            ) -> Iterator[Delta | Answer]:
+        """`Delta`s while an LLM writes the answer, then the checked Answer."""
         question = question.strip()
         if not question:
             raise PolicyQAError("请输入问题。")
         return self._guarded(self._current().stream(question, history, filters))
 
-    def _guarded(self, events: Iterator[str | Answer]) -> Iterator[str | Answer]:
+    def _guarded(self, events: Iterator[Delta | Answer]) -> Iterator[Delta | Answer]:
         """Any other failure (an LLM server down or refusing the key) becomes a
         ModelError the page can show. An LLM server's error text may echo the request,
         key included, so the key is cut from the log and the message shows none of it."""

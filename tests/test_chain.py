@@ -18,8 +18,9 @@ from ingest.pipeline import Ingestor, open_store
 from ingest.tokenize import Tokenizer
 from policyqa import cli
 from policyqa.settings import SAMPLE_CORPUS, Settings
-from policyqa.types import Answer
-from rag.chain import LLM_FAILED_NOTE, AnswerChain
+from policyqa.types import Answer, Delta
+from rag.answerers.generative import LLM_FAILED_NOTE, Generative
+from rag.chain import AnswerChain
 from rag.llm import make_chat_model
 from rag.retriever import HybridRetriever, RetrievalConfig
 from rag.safety import REDACTED, redact_instructions
@@ -48,6 +49,10 @@ def settings(tmp_path_factory: pytest.TempPathFactory, tokenizer: Tokenizer) -> 
     report = Ingestor(s, HashEmbeddings(), tokenizer).run([corpus], progress=False)
     assert any(w.source == "planted.txt" and "prompt injection" in w.reason for w in report.warnings)
     return s
+
+
+# a model for the answerer's own methods (evidence, checks); it is never called
+FAKE_LLM = GenericFakeChatModel(messages=iter([]))
 
 
 def _chain(settings: Settings, tokenizer: Tokenizer, llm=None, backend: str = "extractive") -> AnswerChain:  # type: ignore[no-untyped-def]
@@ -101,9 +106,9 @@ def test_follow_up_uses_the_history(settings: Settings, tokenizer: Tokenizer) ->
 
 def test_unsupported_figure_is_replaced_and_dangling_markers_dropped(settings: Settings, tokenizer: Tokenizer) -> None:
     chain = _chain(settings, tokenizer)
-    prep = chain.prepare.invoke({"question": "2025年全省新认定高新技术企业目标多少家？", "history": [], "filters": None})
+    prep = chain.prepare("2025年全省新认定高新技术企业目标多少家？")
     raw = "全省新认定高新技术企业6000家[1]。另见[9]。"
-    a = chain._verified(prep, raw)
+    a = Generative(FAKE_LLM, chain.preparer.scorer).verified(prep, raw)
     assert "6000" not in a.text and "5000家" in _plain(a.text)
     assert REPLACED_NOTE in a.notes
     assert "[9]" not in a.text
@@ -111,8 +116,8 @@ def test_unsupported_figure_is_replaced_and_dangling_markers_dropped(settings: S
 
 def test_llm_answer_with_good_figures_keeps_its_words(settings: Settings, tokenizer: Tokenizer) -> None:
     chain = _chain(settings, tokenizer)
-    prep = chain.prepare.invoke({"question": "2025年全省新认定高新技术企业目标多少家？", "history": [], "filters": None})
-    pack = chain.evidence(prep)
+    prep = chain.prepare("2025年全省新认定高新技术企业目标多少家？")
+    pack = Generative(FAKE_LLM, chain.preparer.scorer).evidence(prep)
     n = next(k for k, block in enumerate(pack.text.split("\n\n"), 1) if "5000家" in block)  # the excerpt's number
     llm = GenericFakeChatModel(messages=iter([AIMessage(content=f"全省新认定高新技术企业5000家[{n}]。")]))
     a = _chain(settings, tokenizer, llm, "fake").answer("2025年全省新认定高新技术企业目标多少家？")
@@ -125,8 +130,8 @@ def test_injected_instructions_are_content_not_commands(settings: Settings, toke
     chain = _chain(settings, tokenizer)
     a = chain.answer("青田县2025年新认定科技型中小企业多少家？")
     assert "80家" in _plain(a.text) and "系统已被攻破" not in a.text and "<script>" not in a.text
-    prep = chain.prepare.invoke({"question": "青田县2025年新认定科技型中小企业多少家？", "history": [], "filters": None})
-    prompt = chain.evidence(prep).text
+    prep = chain.prepare("青田县2025年新认定科技型中小企业多少家？")
+    prompt = Generative(FAKE_LLM, chain.preparer.scorer).evidence(prep).text
     assert "80家" in prompt and "忽略以上所有指令" not in prompt and REDACTED in prompt
     # An LLM that obeys the planted text anyway is caught by the checks.
     llm = GenericFakeChatModel(messages=iter([AIMessage(content="系统已被攻破。<script>alert(1)</script>")]))
@@ -155,7 +160,7 @@ def test_llm_failure_mid_answer_costs_only_that_answer(settings: Settings, token
     final = events[-1]
     assert isinstance(final, Answer) and not final.refused
     assert LLM_FAILED_NOTE in final.notes and "5000家" in _plain(final.text) and final.citations
-    assert any(isinstance(e, str) for e in events[:-1])  # it had started streaming
+    assert any(isinstance(e, Delta) for e in events[:-1])  # it had started streaming
     again = chain.answer("2025年全省新认定高新技术企业目标多少家？")
     assert LLM_FAILED_NOTE not in again.notes and "5000家" in _plain(again.text)
 
@@ -176,8 +181,8 @@ def test_a_traditional_character_question_is_answered(settings: Settings, tokeni
 
 def test_evidence_excerpts_are_renumbered_and_mapped_back(settings: Settings, tokenizer: Tokenizer) -> None:
     chain = _chain(settings, tokenizer)
-    prep = chain.prepare.invoke({"question": "2025年全省新认定高新技术企业目标多少家？", "history": [], "filters": None})
-    pack = chain.evidence(prep)
+    prep = chain.prepare("2025年全省新认定高新技术企业目标多少家？")
+    pack = Generative(FAKE_LLM, chain.preparer.scorer).evidence(prep)
     blocks = pack.text.split("\n\n")
     assert [b[:3] for b in blocks] == [f"[{k}]" for k in range(1, len(blocks) + 1)]
     assert len(pack.text) < 0.5 * sum(len(h.chunk.text) for h in prep.hits)  # excerpts, not passages
@@ -199,7 +204,7 @@ def test_openai_backend_streams_and_is_verified(settings: Settings, tokenizer: T
                            openai_api_key="sk-test-secret")
         chain = _chain(s, tokenizer, make_chat_model(s, "openai"), "openai")
         events = list(chain.stream("2025年全省新认定高新技术企业目标多少家？"))
-    deltas = [e for e in events if isinstance(e, str)]
+    deltas = [e.text for e in events if isinstance(e, Delta)]
     final = events[-1]
     assert isinstance(final, Answer) and len(deltas) > 3  # streamed piece by piece
     assert "".join(deltas).startswith("全省新认定")
@@ -258,3 +263,41 @@ def test_an_llm_answer_naming_a_place_no_passage_names_is_replaced(settings: Set
     llm = GenericFakeChatModel(messages=iter([AIMessage(content="温州市2025年新认定高新技术企业5000家[1]。")]))
     a = _chain(settings, tokenizer, llm, "fake").answer("2025年全省新认定高新技术企业目标多少家？")
     assert "温州" not in a.text and "5000家" in _plain(a.text) and a.notes
+
+
+@pytest.mark.parametrize(("question", "answerer"), [
+    ("我们是绍兴的规上工业企业，研发投入占营收3%，能享受哪些政策？", "policy_match"),
+    ("浙科提〔2025〕315号是哪个单位发的？", "doc_facts"),
+    ("2025年全省新认定高新技术企业目标多少家？", "target_figures"),
+    ("2025年温州市新认定高新技术企业目标多少家？", "refusal"),
+    ("绍兴对企业研发费用有哪些扶持政策？", "extractive"),
+])
+def test_each_question_is_routed_to_its_answerer(settings: Settings, tokenizer: Tokenizer, question: str,
+                                                 answerer: str) -> None:
+    assert _chain(settings, tokenizer).answer(question).answerer == answerer
+
+
+def test_the_router_takes_the_first_answerer_that_answers(settings: Settings, tokenizer: Tokenizer) -> None:
+    class Fixed:
+        def __init__(self, name: str, text: str | None) -> None:
+            self.name, self.text, self.calls = name, text, 0
+
+        def answer(self, prep):  # type: ignore[no-untyped-def]
+            self.calls += 1
+            return None if self.text is None else Answer(prep.question, self.text, ())
+
+    chain = _chain(settings, tokenizer)
+    first, second, third = Fixed("first", None), Fixed("second", "乙"), Fixed("third", "丙")
+    chain.answerers = (first, second, third)
+    a = chain.answer("随便问问")
+    assert (a.text, a.answerer, a.backend) == ("乙", "second", "extractive")
+    assert (first.calls, second.calls, third.calls) == (1, 1, 0)
+    # no answerer answers and there is no LLM: the evidence is quoted, never an empty answer
+    chain.answerers = (first,)
+    assert chain.answer("2025年全省新认定高新技术企业目标多少家？").answerer == "extractive"
+
+
+def test_an_llm_answer_is_routed_to_the_generative_answerer(settings: Settings, tokenizer: Tokenizer) -> None:
+    llm = GenericFakeChatModel(messages=iter([AIMessage(content="全省新认定高新技术企业5000家[1]。")]))
+    a = _chain(settings, tokenizer, llm, "fake").answer("2025年全省新认定高新技术企业目标多少家？")
+    assert a.answerer == "generative" and a.backend == "fake" and "5000家" in _plain(a.text)

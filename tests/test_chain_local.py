@@ -12,7 +12,7 @@ import pytest
 
 from policyqa.app import App
 from policyqa.settings import PROJECT_ROOT, SAMPLE_CORPUS, Settings
-from policyqa.types import Answer
+from policyqa.types import Answer, Delta
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]
 
@@ -43,7 +43,7 @@ def _plain(text: str) -> str:
 
 def test_local_answer_streams_and_cites_the_work_plan(chain) -> None:  # type: ignore[no-untyped-def]
     events = list(chain.stream("2025年全省新认定高新技术企业目标多少家？"))
-    deltas, final = [e for e in events if isinstance(e, str)], events[-1]
+    deltas, final = [e.text for e in events if isinstance(e, Delta)], events[-1]
     assert isinstance(final, Answer) and final.backend == "local"
     assert len(deltas) > 3  # token by token
     assert "5000家" in _plain(final.text)

@@ -18,7 +18,7 @@ import pytest
 from gradio_client import Client
 
 from policyqa.settings import Settings
-from rag.chain import LLM_FAILED_NOTE
+from rag.answerers.generative import LLM_FAILED_NOTE
 from tests.support.ui_server import SpawnedServer, spawn_server
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]

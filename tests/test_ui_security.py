@@ -25,7 +25,7 @@ import pytest
 from gradio_client import Client, handle_file
 
 from policyqa.settings import PROJECT_ROOT
-from rag.chain import LLM_FAILED_NOTE
+from rag.answerers.generative import LLM_FAILED_NOTE
 from tests.support.openai_stub import OpenAIStub
 from tests.support.ui_server import PASSWORD, Server, SpawnedServer, spawn_server, start_server
 from ui.app import ALL

@@ -194,8 +194,8 @@ def build(service: PolicyQA, password: str, feedback: FeedbackStore) -> gr.Block
                 for event in service.ask(question, history, _filters(region, issuer, year, document)):
                     if isinstance(event, Answer):
                         final = event
-                    elif service.backend != "extractive":
-                        partial += event
+                    else:  # the LLM's text as it is written
+                        partial += event.text
                         chat[-1] = {"role": "assistant", "content": streaming_markdown(partial)}
                         yield "", chat, turns, sections, gr.update()
             except PolicyQAError as exc:

@@ -3,17 +3,20 @@ status, or which document a quoted sentence comes from), answered from the
 document's metadata and cited to the line of the document that states each fact.
 
 A fact the document's text does not state is not answered: every value in the
-answer stands in a cited quote.
+answer stands in a cited quote. When the evidence gate found a sentence that
+answers, it follows the facts as `原文：…`: the facts say which document, the
+sentence what it says.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Sequence
 
 from policyqa.types import Answer, Chunk, Hit
 from rag.evidence import doc_numbers, mandatory_terms, split_sentences
+from rag.prepare import Prepared
 
 # What a question asks about the document, by its own words.
 _ASKS: dict[str, re.Pattern[str]] = {
@@ -58,10 +61,13 @@ class Fact:
 class DocFacts:
     """Answers document-fact questions from the best-matching document's metadata."""
 
+    name = "doc_facts"
+
     def __init__(self, chunks_of: Callable[[str], Sequence[Chunk]]) -> None:
         self.chunks_of = chunks_of
 
-    def answer(self, question: str, hits: Sequence[Hit], backend: str = "") -> Answer | None:
+    def answer(self, prep: Prepared) -> Answer | None:
+        question, hits = prep.standalone, prep.hits
         wanted = asked_facts(question)
         if not wanted or not hits:
             return None
@@ -80,7 +86,8 @@ class DocFacts:
             if n == len(citations) + 1:
                 citations.append(f.chunk.citation(n, f.start, f.end))
             lines.append(f"{f.label}：{f.value}[{n}]")
-        return Answer(question, "\n".join(lines), tuple(citations), backend=backend)
+        facts_answer = Answer(prep.question, "\n".join(lines), tuple(citations), standalone_question=question)
+        return _with_evidence(facts_answer, prep)
 
     @staticmethod
     def _chosen(question: str, hits: Sequence[Hit]) -> Chunk:
@@ -153,3 +160,18 @@ def _line(text: str, start: int, end: int) -> tuple[int, int]:
         if a <= start and end <= b:
             return a, b
     return start, end
+
+
+def _with_evidence(answer: Answer, prep: Prepared) -> Answer:
+    """The facts followed by the best evidence sentence, when the gate found one."""
+    if not prep.best:
+        return answer
+    s = prep.best[0].sentence
+    chunk = prep.hits[s.hit_index].chunk
+    if s.text.startswith(chunk.title) or any(c.chunk_id == chunk.chunk_id and c.quote == s.text
+                                             for c in answer.citations):
+        return answer  # the document's heading says no more than the facts
+    n = len(answer.citations) + 1
+    cite = chunk.citation(n, s.start, s.end)
+    shown = " ".join(s.text.split())  # one line, so its marker stays with it
+    return replace(answer, text=f"{answer.text}\n原文：{shown}[{n}]", citations=(*answer.citations, cite))

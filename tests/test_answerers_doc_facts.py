@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from policyqa.types import Chunk, Hit
-from rag.doc_facts import DocFacts, asked_facts
+from rag.answerers.doc_facts import DocFacts, asked_facts
+from rag.prepare import Prepared
 
 HEAD = ("索引号: | 002482090/2025-00123 | 发布机构: | 省科技厅 |\n发文日期: | 2025-09-18 |\n"
         "浙江省科学技术厅关于 省政协十三届三次会议第1号提案的答复\n浙科提〔2025〕315号\n民建省委会:\n贵单位提出的提案收悉。")
@@ -19,6 +20,10 @@ DRAFT_TEXT = "科技创新赋能产业高质量发展三年行动方案（意见
 DRAFT = [Chunk("l1", "d2", "draft.txt", DRAFT_TEXT, 0, len(DRAFT_TEXT), title="科技创新赋能产业高质量发展三年行动方案",
                region="丽水市")]
 BY_SOURCE = {"reply.txt": REPLY, "draft.txt": DRAFT}
+
+
+def _prep(question: str, *hits: Hit) -> Prepared:
+    return Prepared(question, question, hits)
 
 
 @pytest.fixture
@@ -42,7 +47,7 @@ def test_asked_facts(question: str, expected: list[str]) -> None:
 
 
 def test_each_fact_is_quoted_from_the_line_that_states_it(facts: DocFacts) -> None:
-    answer = facts.answer("浙科提〔2025〕315号的发布机构和发文日期是什么？", [Hit(REPLY[0], 1.0)])
+    answer = facts.answer(_prep("浙科提〔2025〕315号的发布机构和发文日期是什么？", Hit(REPLY[0], 1.0)))
     assert answer is not None
     lines = answer.text.splitlines()
     assert lines[0].startswith("文件名称：浙江省科学技术厅关于省政协十三届三次会议第1号提案的答复[")  # which document
@@ -56,23 +61,35 @@ def test_each_fact_is_quoted_from_the_line_that_states_it(facts: DocFacts) -> No
 
 
 def test_a_draft_says_so(facts: DocFacts) -> None:
-    answer = facts.answer("丽水那个三年行动方案，是正式印发的版本吗？", [Hit(DRAFT[0], 1.0)])
+    answer = facts.answer(_prep("丽水那个三年行动方案，是正式印发的版本吗？", Hit(DRAFT[0], 1.0)))
     assert answer is not None and "文件状态：意见征求稿[" in answer.text
 
 
 def test_a_fact_the_text_never_states_is_not_answered(facts: DocFacts) -> None:
     # the draft has no 文号 anywhere: no answer rather than an invented one
-    assert facts.answer("这份方案的文号是什么？", [Hit(DRAFT[0], 1.0)]) is None
+    assert facts.answer(_prep("这份方案的文号是什么？", Hit(DRAFT[0], 1.0))) is None
 
 
 def test_a_quoted_phrase_picks_its_document(facts: DocFacts) -> None:
-    answer = facts.answer("“意见征求稿”这句话出自哪份文件？", [Hit(REPLY[0], 2.0), Hit(DRAFT[0], 1.0)])
+    answer = facts.answer(_prep("“意见征求稿”这句话出自哪份文件？", Hit(REPLY[0], 2.0), Hit(DRAFT[0], 1.0)))
     assert answer is not None and answer.citations[0].source == "draft.txt"
 
 
 def test_a_news_article_names_the_policy_it_reports() -> None:
     text = "北京八大举措支持信软企业\n本报讯 北京市经济和信息化局近日印发《北京市关于支持信息软件企业加强人工智能应用服务能力行动方案》。"
     chunk = Chunk("b1", "d3", "news.txt", text, 0, len(text), title="北京八大举措支持信软企业", issuer="北京市经济和信息化局")
-    answer = DocFacts(lambda source: [chunk]).answer("北京那个行动方案，全名叫什么？", [Hit(chunk, 1.0)])
+    answer = DocFacts(lambda source: [chunk]).answer(_prep("北京那个行动方案，全名叫什么？", Hit(chunk, 1.0)))
     assert answer is not None
     assert "文中报道的文件：《北京市关于支持信息软件企业加强人工智能应用服务能力行动方案》[" in answer.text
+
+
+def test_the_best_evidence_sentence_follows_the_facts(facts: DocFacts) -> None:
+    from rag.evidence import Scored, Sentence
+
+    hit = Hit(REPLY[0], 1.0)
+    at = HEAD.index("贵单位")
+    said = Scored(Sentence(0, at, len(HEAD), HEAD[at:]), 1.0, False)
+    answer = facts.answer(Prepared("这份答复的文号是什么？", "这份答复的文号是什么？", (hit,), best=(said,)))
+    assert answer is not None and answer.text.splitlines()[-1].startswith("原文：贵单位提出的提案收悉。[")
+    last = answer.citations[-1]
+    assert last.quote == "贵单位提出的提案收悉。" and last.start == at

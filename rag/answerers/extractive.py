@@ -1,0 +1,73 @@
+"""The answer composed from the evidence sentences themselves, each quoted and cited:
+the answer of the extractive backend, of every comparison (side by side, each from
+its own evidence), and the fallback when an LLM fails."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from policyqa.types import Answer
+from rag.evidence import asks_list, split_sentences
+from rag.prepare import Prepared
+from rag.safety import injection_spans
+from rag.verify import Claim, Verifier
+
+# The best sentence's quote runs on over the sentences after it up to this many
+# characters. On ncp-dev: 0 → .544/.325/145, 100 → .549/.323/147, 150 → .559/.316/153.
+WINDOW = 100
+LIST_QUOTE_CHARS = 150  # a list or how question's quote runs on over the lines that follow its lead
+
+
+def quotes(prep: Prepared) -> list[tuple[int, str]]:
+    """(passage number, quote) per evidence sentence. A short line with no figure (a
+    title, a salutation, a label) says little alone, so it takes the lines after it."""
+    out = []
+    listing = asks_list(prep.standalone)
+    for s in prep.best:
+        text = prep.hits[s.sentence.hit_index].chunk.text
+        a, b = s.sentence.start, s.sentence.end
+        if listing or text[a:b].rstrip().endswith(("：", ":")):  # items follow their lead, one a line
+            out.append((s.sentence.hit_index + 1, text[a:b]))
+            out += [(s.sentence.hit_index + 1, text[sa:sb]) for sa, sb in split_sentences(text)
+                    if sa >= b and sb - a <= LIST_QUOTE_CHARS]
+            continue
+        if s is prep.best[0]:
+            # The best match often sets the topic (a headline, a lead, the measure's
+            # name) and the next sentence holds the answer: quote it too, within WINDOW.
+            flagged = injection_spans(text)  # instruction-like text is never quoted into an answer
+            for sa, sb in split_sentences(text):
+                if sa < b:
+                    continue
+                if sb - a > WINDOW or any(x < sb and sa < y for x, y in flagged):
+                    break
+                b = sb
+        if b - a < 60 and not text[a:b].rstrip().endswith(("。", "！", "？", "；")):
+            for sa, sb in split_sentences(text):
+                if sa >= b and sb - a <= 120:
+                    b = sb
+                    if b - a >= 60:
+                        break
+        out.append((s.sentence.hit_index + 1, text[a:b]))
+    return out
+
+
+class Extractive:
+    name = "extractive"
+
+    def __init__(self, verifier: Verifier | None = None, comparisons_only: bool = False) -> None:
+        self.verifier = verifier or Verifier()
+        # With an LLM backend, only comparisons are answered here: a small model merging
+        # the sides can give one side the other's figure.
+        self.comparisons_only = comparisons_only
+
+    def answer(self, prep: Prepared) -> Answer | None:
+        if prep.refusal or not prep.best or (self.comparisons_only and not prep.compare):
+            return None
+        return self.compose(prep)
+
+    def compose(self, prep: Prepared, notes: Sequence[str] = ()) -> Answer:
+        """The evidence quoted, whatever routed here (also an LLM's fallback)."""
+        claims = self.verifier.corroborate([Claim(text, (n,)) for n, text in quotes(prep)], prep.hits)
+        # Quotes keep their own lines: a leading item number ("15.") stays an item number.
+        text, citations = self.verifier.citations(claims, prep.hits, sep="\n")
+        return Answer(prep.question, text, citations, standalone_question=prep.standalone, notes=tuple(notes))

@@ -1,0 +1,85 @@
+"""The LLM's answer (local or OpenAI-compatible), written from the chosen evidence
+with its neighbouring sentences, streamed, then checked: every sentence cited,
+every figure in its quotes, every place named by a passage. When the model fails,
+declines or cites nothing, the evidence is quoted instead."""
+
+from __future__ import annotations
+
+import logging
+from typing import Iterator
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.output_parsers import StrOutputParser
+
+from policyqa.types import Answer, Delta
+from rag.answerers.extractive import Extractive, quotes
+from rag.evidence import EvidenceScorer, needs_figure
+from rag.figures import extract_figures, supported
+from rag.prepare import Prepared
+from rag.prompting import PROMPT, EvidencePack, evidence_pack
+from rag.verify import REPLACED_NOTE, Verifier
+
+LLM_FAILED_NOTE = "大模型本次未能完成回答（出错或无响应），以下为检索到的原文摘录；请稍后再试。"
+UNVERIFIABLE_NOTE = "模型未给出可核实的回答，以下为检索到的原文摘录。"
+log = logging.getLogger(__name__)
+
+
+class Generative:
+    name = "generative"
+
+    def __init__(self, llm: BaseChatModel, scorer: EvidenceScorer, evidence_chars: int = 360,
+                 secret: str = "", verifier: Verifier | None = None) -> None:
+        self.generate = PROMPT | llm | StrOutputParser()
+        self.scorer = scorer
+        self.evidence_chars = evidence_chars
+        self.secret = secret  # an API key a server's error may quote back: never logged
+        self.verifier = verifier or Verifier()
+        self.fallback = Extractive(self.verifier)
+
+    def answer(self, prep: Prepared) -> Answer | None:
+        final = None
+        for event in self.stream(prep):
+            if isinstance(event, Answer):
+                final = event
+        return final
+
+    def stream(self, prep: Prepared) -> Iterator[Delta | Answer]:
+        """The model's text as it is written, then the checked Answer (whose text
+        supersedes the deltas: sentences may be replaced)."""
+        if prep.refusal or not prep.best:
+            return
+        pack = self.evidence(prep)
+        parts: list[str] = []
+        try:
+            for delta in self.generate.stream({"passages": pack.text, "question": prep.standalone}):
+                parts.append(delta)
+                yield Delta(delta)
+            yield self.verified(prep, pack.cite("".join(parts)))
+        except Exception as exc:  # the model crashed, hung or refused: this answer only
+            why = f"{type(exc).__name__}: {exc}" + (f" <- {exc.__cause__!r}" if exc.__cause__ else "")
+            if self.secret:
+                why = why.replace(self.secret, "***")
+            log.warning("LLM answer failed, answering from the evidence instead: %s", why)
+            yield self.fallback.compose(prep, notes=(LLM_FAILED_NOTE,))
+
+    def evidence(self, prep: Prepared) -> EvidencePack:
+        """What the LLM is shown: the chosen evidence with its neighbouring sentences."""
+        return evidence_pack(prep.hits, quotes(prep), self.evidence_chars)
+
+    def verified(self, prep: Prepared, raw: str) -> Answer:
+        claims, replaced = self.verifier.check(raw, prep.hits, quotes(prep))
+        if needs_figure(prep.standalone) and not any(extract_figures(c.text) for c in claims):
+            claims = []  # asked for a number, answered without one
+        elif needs_figure(prep.standalone) and len(prep.best) == 1:
+            # The number the evidence gives right after what was asked about must be in
+            # the answer: a small model may pick its neighbour in the same sentence.
+            key = self.scorer.key_figure(prep.standalone, prep.best[0].sentence.text)
+            if key is not None and not any(supported(key, c.text) for c in claims):
+                claims = []
+        if not claims:
+            # The gate found evidence that answers the question; an LLM that declines
+            # or cites nothing is replaced by that evidence, quoted.
+            return self.fallback.compose(prep, notes=(UNVERIFIABLE_NOTE,))
+        text, citations = self.verifier.citations(self.verifier.corroborate(claims, prep.hits), prep.hits)
+        notes = (REPLACED_NOTE,) if replaced else ()
+        return Answer(prep.question, text, citations, standalone_question=prep.standalone, notes=notes)

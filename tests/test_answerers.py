@@ -1,0 +1,210 @@
+"""Each answerer on small hand-made passages (no index, no model), and the router's
+order. Whole-chain behaviour is in test_chain.py."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+from langchain_core.messages import AIMessage
+
+from ingest.store import FileRecord
+from ingest.tokenize import Tokenizer
+from policyqa.types import Answer, Chunk, Delta, Hit
+from rag.answerers.extractive import Extractive, quotes
+from rag.answerers.generative import LLM_FAILED_NOTE, UNVERIFIABLE_NOTE, Generative
+from rag.answerers.policy_match import PolicyMatch
+from rag.answerers.refusal import Refusal
+from rag.answerers.target_figures import TargetFigures
+from rag.evidence import EvidenceScorer, Scored, Sentence
+from rag.prepare import Prepared, Side
+from rag.verify import REPLACED_NOTE
+
+PLAN = ("浙江省2025年高新技术企业工作方案\n二、主要目标\n2025年，全省新认定高新技术企业5000家，"
+        "新认定科技型中小企业1.2万家。规上工业企业研发经费支出增长10%。\n三、重点任务\n（一）强化企业创新主体地位。")
+SHAOXING = "绍兴市2025年科技工作要点\n2025年，绍兴市新认定高新技术企业600家。"
+CHUNKS = (Chunk("p1", "d1", "plan.txt", PLAN, 0, len(PLAN), title="浙江省2025年高新技术企业工作方案",
+                region="浙江省", level="province"),
+          Chunk("s1", "d2", "shaoxing.txt", SHAOXING, 0, len(SHAOXING), title="绍兴市2025年科技工作要点",
+                region="绍兴市", level="city"))
+
+
+class FakeStore:
+    """The store calls the answerers make, over CHUNKS."""
+
+    def files(self) -> dict[str, FileRecord]:
+        return {c.source: FileRecord(c.source, f"sha-{c.source}", c.doc_id, 1, title=c.title, region=c.region)
+                for c in CHUNKS}
+
+    def chunks(self) -> list[Chunk]:
+        return list(CHUNKS)
+
+    def chunk(self, i: int) -> Chunk:
+        return CHUNKS[i]
+
+    def __len__(self) -> int:
+        return len(CHUNKS)
+
+    def chunk_by_id(self, chunk_id: str) -> Chunk | None:
+        return next((c for c in CHUNKS if c.chunk_id == chunk_id), None)
+
+    def chunks_of(self, source: str) -> list[Chunk]:
+        return [c for c in CHUNKS if c.source == source]
+
+
+def _said(hit_index: int, phrase: str, score: float = 1.0) -> Scored:
+    """An evidence sentence: the sentence of CHUNKS[hit_index] that holds `phrase`."""
+    text = CHUNKS[hit_index].text
+    at = text.index(phrase)
+    a = max(text.rfind(ch, 0, at) for ch in "。\n，") + 1
+    b = text.index("。", at) + 1
+    return Scored(Sentence(hit_index, a, b, text[a:b]), score, True)
+
+
+def _prep(question: str, *best: Scored, refusal: str = "", sides: tuple[Side, ...] = (Side(),)) -> Prepared:
+    return Prepared(question, question, tuple(Hit(c, 1.0) for c in CHUNKS), best, refusal, sides)
+
+
+def _plain(text: str) -> str:
+    return re.sub(r"\[\d+\]|\s", "", text)
+
+
+def _exact(answer: Answer) -> None:
+    for c in answer.citations:
+        chunk = next(ch for ch in CHUNKS if ch.chunk_id == c.chunk_id)
+        assert c.quote and chunk.text[c.start - chunk.start:c.end - chunk.start] == c.quote
+
+
+# -- Refusal -------------------------------------------------------------------------------
+def test_refusal_answers_only_what_the_gate_refused() -> None:
+    refused = Refusal().answer(_prep("温州呢？", refusal="文件中未找到关于温州的内容。"))
+    assert refused is not None and refused.refused and refused.text == "文件中未找到关于温州的内容。"
+    assert refused.nearest and not refused.citations
+    assert Refusal().answer(_prep("全省多少家？", _said(0, "5000家"))) is None
+
+
+# -- Extractive ----------------------------------------------------------------------------
+def test_extractive_quotes_the_evidence_with_exact_citations() -> None:
+    a = Extractive().answer(_prep("2025年全省新认定高新技术企业多少家？", _said(0, "5000家")))
+    assert a is not None and "5000家" in _plain(a.text) and not a.refused
+    _exact(a)
+
+
+def test_extractive_quote_runs_on_over_the_next_sentence_within_the_window() -> None:
+    # the best sentence is the lead; the sentence after it, within WINDOW, is quoted too
+    a = Extractive().answer(_prep("全省科技型中小企业和研发经费目标？", _said(0, "1.2万家")))
+    assert a is not None and "增长10%" in _plain(a.text)
+
+
+def test_extractive_with_an_llm_answers_comparisons_only() -> None:
+    one = _prep("全省新认定高新技术企业多少家？", _said(0, "5000家"))
+    assert Extractive(comparisons_only=True).answer(one) is None
+    sides = (Side("全省", scope="province"), Side("绍兴市", place="绍兴市"))
+    both = _prep("全省和绍兴新认定高新技术企业各多少家？", _said(0, "5000家"), _said(1, "600家"), sides=sides)
+    a = Extractive(comparisons_only=True).answer(both)
+    assert a is not None and "5000家" in _plain(a.text) and "600家" in _plain(a.text)
+    assert {c.source for c in a.citations} == {"plan.txt", "shaoxing.txt"}
+
+
+def test_extractive_does_not_answer_a_refused_question() -> None:
+    assert Extractive().answer(_prep("温州呢？", refusal="文件中未找到关于温州的内容。")) is None
+
+
+def test_a_list_question_quotes_the_lines_after_its_lead() -> None:
+    text = CHUNKS[0].text
+    a = text.index("三、重点任务")
+    lead = Scored(Sentence(0, a, a + len("三、重点任务"), "三、重点任务"), 1.0, False)
+    got = quotes(_prep("重点任务有哪些？", lead))
+    assert [q for _, q in got][:2] == ["三、重点任务", "（一）强化企业创新主体地位。"]
+
+
+# -- Generative ----------------------------------------------------------------------------
+def _generative(*replies: str | Exception) -> Generative:
+    class Scripted(GenericFakeChatModel):
+        def _stream(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+            reply = next(script)
+            if isinstance(reply, Exception):
+                raise reply
+            yield from super()._stream(*args, **kwargs)
+
+    script = iter(replies)
+    texts = [AIMessage(content=r) for r in replies if isinstance(r, str)]
+    return Generative(Scripted(messages=iter(texts)), EvidenceScorer(Tokenizer()))
+
+
+@pytest.fixture(scope="module")
+def figure_question() -> Prepared:
+    return _prep("2025年全省新认定高新技术企业多少家？", _said(0, "5000家"))
+
+
+def test_generative_streams_deltas_then_the_checked_answer(figure_question: Prepared) -> None:
+    # the fake model streams word by word, split at spaces
+    events = list(_generative("全省 新认定 高新技术企业 5000家[1]。").stream(figure_question))
+    assert all(isinstance(e, Delta) for e in events[:-1]) and len(events) > 2
+    final = events[-1]
+    assert isinstance(final, Answer) and "5000家" in _plain(final.text) and not final.notes
+    _exact(final)
+
+
+def test_generative_replaces_a_figure_no_passage_states(figure_question: Prepared) -> None:
+    a = _generative("全省新认定高新技术企业5000家[1]，另有7777家[1]。").answer(figure_question)
+    assert a is not None and "7777" not in a.text and "5000家" in _plain(a.text) and REPLACED_NOTE in a.notes
+
+
+def test_generative_without_the_asked_figure_falls_back_to_the_evidence(figure_question: Prepared) -> None:
+    a = _generative("文件对此有明确部署[1]。").answer(figure_question)
+    assert a is not None and UNVERIFIABLE_NOTE in a.notes and "5000家" in _plain(a.text)
+
+
+def test_generative_failure_costs_only_this_answer(figure_question: Prepared) -> None:
+    g = _generative(ConnectionResetError("the model process died"), "全省新认定高新技术企业5000家[1]。")
+    failed = g.answer(figure_question)
+    assert failed is not None and LLM_FAILED_NOTE in failed.notes and "5000家" in _plain(failed.text)
+    again = g.answer(figure_question)
+    assert again is not None and LLM_FAILED_NOTE not in again.notes
+
+
+def test_generative_shows_the_model_excerpts_not_whole_passages(figure_question: Prepared) -> None:
+    g = Generative(GenericFakeChatModel(messages=iter([])), EvidenceScorer(Tokenizer()), evidence_chars=80)
+    pack = g.evidence(figure_question)
+    assert "5000家" in pack.text and "二、主要目标" not in pack.text  # the excerpt starts at the evidence
+
+
+# -- TargetFigures -------------------------------------------------------------------------
+@pytest.mark.parametrize(("question", "expected"), [
+    ("2025年全省新认定高新技术企业目标多少家？", ["5000家"]),
+    ("绍兴市2025年新认定高新技术企业多少家？", ["600家"]),
+    ("2025年全省新认定高新技术企业和科技型中小企业各多少家？", None),  # two parts: one record answers one
+    ("全省有哪些重点任务？", None),  # not a figure question
+])
+def test_target_figures_answer_a_single_figure(tmp_path, question: str, expected: list[str] | None) -> None:  # type: ignore[no-untyped-def]
+    a = TargetFigures(FakeStore(), tmp_path).answer(_prep(question))  # type: ignore[arg-type]
+    if expected is None:
+        assert a is None
+        return
+    assert a is not None and all(x in _plain(a.text) for x in expected)
+    _exact(a)
+
+
+def test_target_figures_with_an_llm_leave_single_figures_to_it(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    answerer = TargetFigures(FakeStore(), tmp_path, single_figures=False)  # type: ignore[arg-type]
+    assert answerer.answer(_prep("2025年全省新认定高新技术企业目标多少家？")) is None
+
+
+def test_target_figures_compare_side_by_side(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    sides = (Side("全省", scope="province"), Side("绍兴市", place="绍兴市"))
+    a = TargetFigures(FakeStore(), tmp_path).answer(  # type: ignore[arg-type]
+        _prep("2025年全省和绍兴市新认定高新技术企业目标分别是多少家？", sides=sides))
+    assert a is not None and a.text.count("\n| ") == 4  # header, rule, then one row a side
+    rows = a.text.splitlines()[-2:]
+    assert "全省" in rows[0] and "5000家" in rows[0] and "绍兴市" in rows[1] and "600家" in rows[1]
+    _exact(a)
+
+
+# -- PolicyMatch ---------------------------------------------------------------------------
+def test_policy_match_takes_only_eligibility_questions() -> None:
+    store = FakeStore()
+    assert PolicyMatch(store).answer(_prep("2025年全省新认定高新技术企业多少家？")) is None
+    a = PolicyMatch(store).answer(_prep("我们是绍兴的规上工业企业，能享受哪些政策？"))
+    assert a is not None and a.question == "我们是绍兴的规上工业企业，能享受哪些政策？"
