@@ -52,6 +52,7 @@ _ASKS_DATE = re.compile(r"哪天|哪一天|什么时候|何时|日期|哪年哪�
 _DATE_TEXT = re.compile(r"(?:19|20)\d{2}\s*[-./年]\s*\d{1,2}(?:\s*[-./月]\s*\d{1,2})?|\d{1,2}\s*月\s*\d{1,2}\s*日")
 # A question asking for several things at once: distributive words, or two questions.
 _DISTRIBUTIVE = re.compile(r"各[是有为自打要定]?|分别|各自|两[个项]|哪两")
+_QUESTION_SENTENCE = re.compile(r"[^？?。！!]{2,}[？?]")  # two questions in one turn: two parts
 _ASKS = re.compile(r"多少|多大|几[家个项人次万亿%名条章成]|什么|哪[些个天年里]")
 _LIST_Q = re.compile(r"哪些|哪几|有什么|包括什么|包含什么|几个方面|几项|什么内容|都有|主要措施|主要任务|举措|如何|怎样|怎么|有何")
 _QUOTED = re.compile(r"[“\"「『]([^”\"」』]{2,20})[”\"」』]")
@@ -155,7 +156,8 @@ def mandatory_terms(question: str) -> list[str]:
 
 def is_multipart(question: str) -> bool:
     """`…和…各多少家？`, `…分别是多少？`, `有多大？…扩到多少？`: the answer has several parts."""
-    return bool(_DISTRIBUTIVE.search(question)) or len(_ASKS.findall(question)) >= 2
+    return (bool(_DISTRIBUTIVE.search(question)) or len(_ASKS.findall(question)) >= 2
+            or len(_QUESTION_SENTENCE.findall(question)) >= 2)
 
 
 def asks_list(question: str) -> bool:

@@ -18,6 +18,7 @@ from rag.condense import Condenser
 from rag.evidence import (
     EvidenceScorer,
     Scored,
+    Sentence,
     doc_numbers,
     is_multipart,
     missing_place,
@@ -35,6 +36,10 @@ MIN_PART_GAIN = 0.15  # share of the question's term weight a further sentence m
 # On ncp-dev (pass / char F1 / median answer length): 0.95 → .522/.331/133,
 # 0.9 → .544/.325/145, 0.8 → .574/.309/162, 0.7 → .582/.293/205; 0.9 keeps answers short.
 NEAR_BEST = 0.9
+# An evidence sentence's quote may run on over the sentences after it (a lead and its
+# items, a question in the text and its answer): a sentence that starts closer than
+# this to its passage's end is taken from the next passage, which repeats it.
+ROOM = 150
 ASK_IN_CHINESE = "目前只能回答中文提问（文件均为中文）。请用中文重新提问，例如：“2025年全省新认定高新技术企业目标是多少家？”"
 History = Sequence[Sequence[str]]
 
@@ -171,7 +176,30 @@ class Preparer:
                         s.sentence.text in b.sentence.text or b.sentence.text in s.sentence.text for b in best
                     ):
                         best.append(s)
-        return replace(prep, best=tuple(best))
+        hits = list(hits)
+        best = [self._roomier(s, hits) for s in best]
+        return replace(prep, hits=tuple(hits), best=tuple(best))
+
+    def _roomier(self, s: Scored, hits: list[Hit]) -> Scored:
+        """`s`, or its copy in the next passage of its document when `s` ends its own
+        passage (consecutive passages overlap): what follows it is then in the quote's
+        reach. The next passage is added to `hits` when retrieval did not find it."""
+        chunk = hits[s.sentence.hit_index].chunk
+        if len(chunk.text) - s.sentence.start >= ROOM:
+            return s
+        at = chunk.start + s.sentence.start  # the sentence's offset in the document
+        following = [c for c in self.retriever.store.chunks_of(chunk.source) if c.title == chunk.title
+                     and chunk.start < c.start <= at and c.end > chunk.end
+                     and c.text[at - c.start : at - c.start + len(s.sentence.text)] == s.sentence.text]
+        if not following:
+            return s
+        nxt = min(following, key=lambda c: c.start)
+        index = next((i for i, h in enumerate(hits) if h.chunk.chunk_id == nxt.chunk_id), None)
+        if index is None:
+            hits.append(Hit(nxt, 0.0))
+            index = len(hits) - 1
+        a = at - nxt.start
+        return replace(s, sentence=Sentence(index, a, a + len(s.sentence.text), s.sentence.text))
 
     def _cover(self, q: str, scored: Sequence[Scored]) -> list[Scored]:
         """For a question with several parts: the next sentences that add the most of

@@ -49,6 +49,19 @@ def parse_claims(answer: str, n_passages: int) -> list[Claim]:
     return claims
 
 
+def marked(text: str, marks: str) -> str:
+    """`text` with `marks` after every sentence, also inside a multi-sentence quote, so
+    each sentence (and each figure in it) is tied to its source."""
+    parts: list[str] = []
+    for a, b in split_sentences(text) or [(0, len(text))]:
+        sentence = text[a:b]
+        body = sentence.rstrip("。！？；;!?")
+        # an item inside a quote ("…措施\n1.发现…") starts its own line
+        lead = "\n" if parts and HEADING_RE.match(sentence) else ""
+        parts.append(lead + body + marks + sentence[len(body):])
+    return "".join(parts)
+
+
 def _figures(text: str):  # type: ignore[no-untyped-def]
     return [f for f in extract_figures(text) if f.kind != "code" or f.unit]
 
@@ -147,18 +160,7 @@ class Verifier:
                 if n not in order:
                     order.append(n)
         renum = {n: i for i, n in enumerate(order, 1)}
-        lines = []
-        for c in claims:
-            parts = []
-            marks = "".join(f"[{renum[n]}]" for n in c.refs)
-            # Every sentence carries its marker, also inside a multi-sentence quote.
-            for a, b in split_sentences(c.text) or [(0, len(c.text))]:
-                sentence = c.text[a:b]
-                body = sentence.rstrip("。！？；;!?")
-                # an item inside a quote ("…措施\n1.发现…") starts its own line, as below
-                lead = "\n" if parts and HEADING_RE.match(sentence) else ""
-                parts.append(lead + body + marks + sentence[len(body):])
-            lines.append("".join(parts))
+        lines = [marked(c.text, "".join(f"[{renum[n]}]" for n in c.refs)) for c in claims]
         # A quote that opens with an item number ("7.推动…") keeps its own line, so the
         # number still reads as an item number and not as a figure.
         text = "".join(

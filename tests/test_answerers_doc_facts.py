@@ -3,6 +3,8 @@ state each fact."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from policyqa.types import Chunk, Hit
@@ -83,13 +85,24 @@ def test_a_news_article_names_the_policy_it_reports() -> None:
     assert "文中报道的文件：《北京市关于支持信息软件企业加强人工智能应用服务能力行动方案》[" in answer.text
 
 
-def test_the_best_evidence_sentence_follows_the_facts(facts: DocFacts) -> None:
+def test_the_sentence_holding_a_quoted_phrase_follows_the_facts(facts: DocFacts) -> None:
     from rag.evidence import Scored, Sentence
 
     hit = Hit(REPLY[0], 1.0)
     at = HEAD.index("贵单位")
     said = Scored(Sentence(0, at, len(HEAD), HEAD[at:]), 1.0, False)
-    answer = facts.answer(Prepared("这份答复的文号是什么？", "这份答复的文号是什么？", (hit,), best=(said,)))
-    assert answer is not None and answer.text.splitlines()[-1].startswith("原文：贵单位提出的提案收悉。[")
+    quoting = "“提案收悉”这句话出自哪份文件？"
+    answer = facts.answer(Prepared(quoting, quoting, (hit,), best=(said,)))
+    assert answer is not None and answer.text.splitlines()[-1] == "原文：贵单位提出的提案收悉[3]。"
     last = answer.citations[-1]
     assert last.quote == "贵单位提出的提案收悉。" and last.start == at
+    # a question quoting nothing gets the facts alone: its best sentence may be about anything
+    plain = facts.answer(Prepared("这份答复的文号是什么？", "这份答复的文号是什么？", (hit,), best=(said,)))
+    assert plain is not None and "原文" not in plain.text
+
+
+def test_a_title_with_a_qualifier_the_text_lacks_is_still_found() -> None:
+    chunk = replace(DRAFT[0], title="科技创新赋能产业高质量发展三年行动方案(2024)")
+    answer = DocFacts(lambda source: [chunk]).answer(_prep("丽水那份三年行动方案的完整名称是什么？", Hit(chunk, 1.0)))
+    assert answer is not None and answer.text.startswith("文件名称：科技创新赋能产业高质量发展三年行动方案[")
+    assert answer.citations[0].quote == "科技创新赋能产业高质量发展三年行动方案（意见征求稿）"

@@ -15,6 +15,8 @@ from rag.normalize import simplified
     ("省科创母基金眼下有多大盘子？今年准备扩到多少？", True),
     ("2025年全省新认定高新技术企业目标多少家？", False),
     ("浙科提〔2025〕315号是哪个单位发的？", False),
+    ("浙科提〔2025〕315号是哪个单位发的？答复的是哪号提案？", True),  # two questions in one turn
+    ("是吗？", False),
 ])
 def test_is_multipart(question: str, expected: bool) -> None:
     assert is_multipart(question) is expected

@@ -15,8 +15,9 @@ from dataclasses import dataclass, replace
 from typing import Callable, Sequence
 
 from policyqa.types import Answer, Chunk, Hit
-from rag.evidence import doc_numbers, mandatory_terms, split_sentences
+from rag.evidence import doc_numbers, is_multipart, mandatory_terms, split_sentences
 from rag.prepare import Prepared
+from rag.verify import marked
 
 # What a question asks about the document, by its own words.
 _ASKS: dict[str, re.Pattern[str]] = {
@@ -30,6 +31,8 @@ _ASKS: dict[str, re.Pattern[str]] = {
 # A later date at the end of a document is its signing date (落款).
 _SIGNED = re.compile(r"(?:19|20)\d{2}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日")
 _STATUS = re.compile(r"征求意见稿|意见征求稿|征求意见|草案|送审稿|试行|已废止|废止")
+# A trailing bracketed qualifier of a title: (2024), （试行）.
+_QUALIFIER = re.compile(r"\s*[（(][^（）()]{1,12}[)）]\s*$")
 # What an article says was issued: 印发《…》, 出台了《…》.
 _ISSUED = re.compile(r"(?:印发|发布|出台|制定)了?\s*《([^》]{4,80})》")
 _LABELS = {"title": "文件名称", "reported": "文中报道的文件", "issuer": "发布机构", "doc_number": "文号", "date": "发文日期", "signed": "落款日期",
@@ -102,7 +105,10 @@ class DocFacts:
     def _facts(self, name: str, chunks: Sequence[Chunk]) -> list[Fact]:
         head = chunks[0]
         if name == "title":
-            return _stated("title", head.title, chunks) + _reported(chunks)
+            # a title given with a qualifier the text does not carry (`…方案(2024)`)
+            bare = _QUALIFIER.sub("", head.title)
+            stated = _stated("title", head.title, chunks) or (_stated("title", bare, chunks) if bare else [])
+            return stated + _reported(chunks)
         if name == "issuer":
             return _stated("issuer", head.issuer, chunks)
         if name == "doc_number":
@@ -163,15 +169,18 @@ def _line(text: str, start: int, end: int) -> tuple[int, int]:
 
 
 def _with_evidence(answer: Answer, prep: Prepared) -> Answer:
-    """The facts followed by the best evidence sentence, when the gate found one."""
-    if not prep.best:
+    """The facts followed by the best evidence sentence when it holds the phrase the
+    question quotes (`“项目为王”这句话出自哪份文件？`: it shows where the phrase
+    stands) or the question asks more than the facts (`…哪个单位发的？答复的是哪号提案？`)."""
+    quoted = mandatory_terms(prep.standalone)
+    if not prep.best or not (quoted or is_multipart(prep.standalone)):
         return answer
     s = prep.best[0].sentence
     chunk = prep.hits[s.hit_index].chunk
-    if s.text.startswith(chunk.title) or any(c.chunk_id == chunk.chunk_id and c.quote == s.text
-                                             for c in answer.citations):
+    if quoted and not any(t in s.text for t in quoted) or s.text.startswith(chunk.title) or any(
+            c.chunk_id == chunk.chunk_id and c.quote == s.text for c in answer.citations):
         return answer  # the document's heading says no more than the facts
     n = len(answer.citations) + 1
     cite = chunk.citation(n, s.start, s.end)
-    shown = " ".join(s.text.split())  # one line, so its marker stays with it
-    return replace(answer, text=f"{answer.text}\n原文：{shown}[{n}]", citations=(*answer.citations, cite))
+    shown = marked(" ".join(s.text.split()), f"[{n}]")  # one line; every sentence marked
+    return replace(answer, text=f"{answer.text}\n原文：{shown}", citations=(*answer.citations, cite))

@@ -31,6 +31,17 @@ def quotes(prep: Prepared) -> list[tuple[int, str]]:
             out += [(s.sentence.hit_index + 1, text[sa:sb]) for sa, sb in split_sentences(text)
                     if sa >= b and sb - a <= LIST_QUOTE_CHARS]
             continue
+        if text[a:b].rstrip().endswith(("？", "?")):
+            # A question in the text (an FAQ, 答记者问) is answered by what follows it,
+            # up to the next question.
+            out.append((s.sentence.hit_index + 1, text[a:b]))
+            for sa, sb in split_sentences(text):
+                if sa < b:
+                    continue
+                if sb - a > LIST_QUOTE_CHARS or text[sa:sb].rstrip().endswith(("？", "?")):
+                    break
+                out.append((s.sentence.hit_index + 1, text[sa:sb]))
+            continue
         if s is prep.best[0]:
             # The best match often sets the topic (a headline, a lead, the measure's
             # name) and the next sentence holds the answer: quote it too, within WINDOW.
