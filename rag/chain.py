@@ -36,6 +36,7 @@ from rag.answerers.refusal import Refusal
 from rag.answerers.target_figures import TargetFigures
 from rag.prepare import History, Prepared, Preparer
 from rag.retriever import HybridRetriever
+from rag.translate import Translator
 from rag.verify import Verifier
 
 Event = Delta | Answer
@@ -52,7 +53,8 @@ class AnswerChain:
         if settings.min_evidence is not None:
             calibration = replace(calibration, threshold=settings.min_evidence)
         self.calibration: Calibration = calibration
-        self.preparer = Preparer(retriever, tokenizer, calibration, settings.answer_passages)
+        self.preparer = Preparer(retriever, tokenizer, calibration, settings.answer_passages,
+                                 translator=Translator(llm) if llm is not None else None)
         store = retriever.store
         verifier = Verifier()
         self.extractive = Extractive(verifier, comparisons_only=llm is not None)
@@ -76,7 +78,7 @@ class AnswerChain:
                     yield event
         if answer is None or (not answer.text.strip() and not answer.refused):
             answer, name = self.extractive.compose(prep), self.extractive.name  # an answer is never empty
-        yield replace(answer, backend=answer.backend or self.backend, answerer=name,
+        yield replace(answer, backend=answer.backend or self.backend, answerer=name, notes=prep.notes + answer.notes,
                       latency_ms=(time.perf_counter() - t0) * 1000)
 
     def answer(self, question: str, history: History = (), filters: Filters | None = None) -> Answer:

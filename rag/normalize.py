@@ -26,5 +26,6 @@ def foreign(text: str) -> bool:
     """A question written without a single Chinese character (English, say). The
     evidence scoring reads Chinese words, and the multilingual embedding model picks the
     right Chinese sentence for an English question too rarely to be trusted (2 of 7 on
-    our user set), so such a question is asked again in Chinese rather than answered."""
+    our user set): with an LLM such a question is translated first (rag/translate.py),
+    without one it is asked again in Chinese rather than answered."""
     return bool(_LETTER.search(text)) and not _HAN.search(text)

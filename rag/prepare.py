@@ -29,6 +29,7 @@ from rag.evidence import (
 from rag.normalize import foreign, simplified
 from rag.prompting import REFUSAL_PREFIX
 from rag.retriever import HybridRetriever
+from rag.translate import TRANSLATED_NOTE, Translator
 
 _COMPARE = re.compile(r"分别|对比|比较|相比|各是|各自|各提出|和|与|及|、")
 MIN_PART_GAIN = 0.15  # share of the question's term weight a further sentence must add
@@ -90,6 +91,7 @@ class Prepared:
     refusal: str = ""  # non-empty: the gate found no evidence; refuse with this text
     sides: tuple[Side, ...] = (Side(),)
     filters: Filters | None = None
+    notes: tuple[str, ...] = ()  # for the answer, whichever answerer gives it
 
     @property
     def compare(self) -> bool:
@@ -101,18 +103,24 @@ class Preparer:
     """Condense, retrieve and judge the evidence of a question."""
 
     def __init__(self, retriever: HybridRetriever, tokenizer: Tokenizer, calibration: Calibration,
-                 passages: int = 5) -> None:
+                 passages: int = 5, translator: Translator | None = None) -> None:
         self.retriever = retriever
+        self.translator = translator  # with an LLM: a question in another language put into Chinese
         self.calibration = calibration
         self.passages = passages
         self.condenser = Condenser(tokenizer)
         self.scorer = EvidenceScorer(tokenizer)
 
     def run(self, question: str, history: History = (), filters: Filters | None = None) -> Prepared:
-        standalone = self.condense(question, history)
+        asked, notes = question, ()
+        if foreign(question) and self.translator is not None:
+            translated = self.translator.to_chinese(question)
+            if translated:
+                asked, notes = translated, (TRANSLATED_NOTE.format(translated),)
+        standalone = self.condense(asked, history)
         sides = sides_of(standalone)
         hits = self.retrieve(standalone, sides, filters)
-        return self.gate(Prepared(question, standalone, hits, sides=sides, filters=filters))
+        return self.gate(Prepared(question, standalone, hits, sides=sides, filters=filters, notes=notes))
 
     def condense(self, question: str, history: History = ()) -> str:
         turns = [[simplified(str(t[0])), *t[1:]] for t in history or () if t]

@@ -301,3 +301,15 @@ def test_an_llm_answer_is_routed_to_the_generative_answerer(settings: Settings, 
     llm = GenericFakeChatModel(messages=iter([AIMessage(content="全省新认定高新技术企业5000家[1]。")]))
     a = _chain(settings, tokenizer, llm, "fake").answer("2025年全省新认定高新技术企业目标多少家？")
     assert a.answerer == "generative" and a.backend == "fake" and "5000家" in _plain(a.text)
+
+
+def test_an_english_question_is_translated_by_the_llm_and_answered(settings: Settings, tokenizer: Tokenizer) -> None:
+    q = "How many new high-tech enterprises will Zhejiang certify in 2025?"
+    # without an LLM: asked again in Chinese
+    assert _chain(settings, tokenizer).answer(q).refused
+    llm = GenericFakeChatModel(messages=iter([AIMessage(content="2025年全省新认定高新技术企业目标多少家？"),
+                                              AIMessage(content="全省新认定高新技术企业5000家[1]。")]))
+    a = _chain(settings, tokenizer, llm, "fake").answer(q)
+    assert not a.refused and "5000家" in _plain(a.text) and a.question == q
+    assert a.standalone_question == "2025年全省新认定高新技术企业目标多少家？"
+    assert any("2025年全省新认定高新技术企业目标多少家？" in note for note in a.notes)  # says what it answered
