@@ -148,11 +148,14 @@ def curve(f: Features, cal: Calibration, thresholds: Sequence[float]) -> list[di
 
 
 def objective(point: dict[str, float]) -> float:
-    return point["objective"]
+    """The point's objective; a point that answers an unanswerable question of the
+    sample set ranks below every point that refuses them all."""
+    return point["objective"] - (0.0 if point["all_refused"] else 10.0)
 
 
 def best_threshold(f: Features, cal: Calibration, cap: float = MAX_WRONG_REFUSALS) -> tuple[float, dict[str, float]]:
-    """The threshold with the best objective among those within `cap` wrong refusals."""
+    """The threshold with the best objective among those within `cap` wrong refusals
+    that refuse every unanswerable question of the sample set (when any does)."""
     best, _, _ = outcomes(f, cal)
     grid = np.unique(np.quantile(best, np.linspace(0.0, 1.0, 401)))
     points = [p for p in curve(f, cal, grid) if p["wrong_refusals"] <= cap] or curve(f, cal, grid[:1])

@@ -51,3 +51,17 @@ def test_the_threshold_respects_the_wrong_refusal_cap() -> None:
     cal = replace(Calibration(), w_bigrams=1.0, penalties={v: 0.0 for v in VIOLATIONS})
     _, point = best_threshold(f, cal, cap=0.0)
     assert point["wrong_refusals"] == 0.0
+
+
+def test_every_unanswerable_sample_question_is_refused_even_at_a_cost() -> None:
+    """The sample set's unanswerable questions must all be refused (the product's
+    promise): a threshold that answers one loses to any that refuses them all, even
+    when the summed shares would rather answer it."""
+    out = [{"id": f"{name}{i}", "set": name, "answerable": True, "sentences": [[0.5 + 0.02 * i, 0.0, NONE, True]]}
+           for name in ("dev", "dev2") for i in range(40)]
+    out.append({"id": "s-u", "set": "sample", "answerable": False, "sentences": [[1.0, 0.0, NONE, False]]})
+    f = as_arrays(out)
+    cal = Calibration(w_terms=1.0, w_bigrams=0.0, penalties={v: 0.0 for v in VIOLATIONS})
+    tau, point = best_threshold(f, cal, cap=0.7)
+    # refusing it costs 26 of 40 answers in each dev set (1.3 of share) for 1.0 of share
+    assert tau > 1.0 and point["all_refused"]
