@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from ingest.clean import HEADING_RE
-from policyqa.types import Citation, Hit
+from policyqa.types import Chunk, Citation, Hit
 from ingest.gazetteer import place_stem
 from rag.evidence import question_places, split_sentences
 from rag.figures import extract_figures, supported
@@ -60,6 +60,19 @@ def marked(text: str, marks: str) -> str:
         lead = "\n" if parts and HEADING_RE.match(sentence) else ""
         parts.append(lead + body + marks + sentence[len(body):])
     return "".join(parts)
+
+
+EVIDENCE_LEAD = "原文："
+
+
+def evidence_line(chunk: Chunk, a: int, b: int, n: int) -> tuple[str, Citation]:
+    """`原文：…[n]`, quoting chunk.text[a:b] on one line, and its citation [n]. A leading
+    item number (`3.`, `（二）`) is left out: after the lead it would read as a figure."""
+    head = HEADING_RE.match(chunk.text[a:b])
+    if head and a + head.end() < b:
+        a += head.end()
+    shown = marked(" ".join(chunk.text[a:b].split()), f"[{n}]")
+    return EVIDENCE_LEAD + shown, chunk.citation(n, a, b)
 
 
 def _figures(text: str):  # type: ignore[no-untyped-def]

@@ -19,7 +19,7 @@ from rag.answerers.refusal import Refusal
 from rag.answerers.target_figures import TargetFigures
 from rag.evidence import EvidenceScorer, Scored, Sentence
 from rag.prepare import Prepared, Side
-from rag.verify import REPLACED_NOTE
+from rag.verify import REPLACED_NOTE, marked
 
 PLAN = ("浙江省2025年高新技术企业工作方案\n二、主要目标\n2025年，全省新认定高新技术企业5000家，"
         "新认定科技型中小企业1.2万家。规上工业企业研发经费支出增长10%。\n三、重点任务\n（一）强化企业创新主体地位。")
@@ -147,6 +147,19 @@ def test_generative_streams_deltas_then_the_checked_answer(figure_question: Prep
     _exact(final)
 
 
+def test_generative_quotes_the_evidence_under_a_reworded_answer(figure_question: Prepared) -> None:
+    a = _generative("全省认证高新技术企业5000家[1]。").answer(figure_question)
+    assert a is not None
+    said, evidence = a.text.split("\n")[:2]
+    assert said == "全省认证高新技术企业5000家[1]。"  # the model's words, kept
+    assert evidence.startswith("原文：全省新认定高新技术企业5000家，新认定科技型中小企业1.2万家[")
+    _exact(a)
+    # a model that copies the evidence gets no second copy of it
+    copied = marked(quotes(figure_question)[0][1], "[1]")
+    b = _generative(copied).answer(figure_question)
+    assert b is not None and "原文" not in b.text and "5000家" in _plain(b.text)
+
+
 def test_generative_replaces_a_figure_no_passage_states(figure_question: Prepared) -> None:
     a = _generative("全省新认定高新技术企业5000家[1]，另有7777家[1]。").answer(figure_question)
     assert a is not None and "7777" not in a.text and "5000家" in _plain(a.text) and REPLACED_NOTE in a.notes
@@ -208,3 +221,13 @@ def test_policy_match_takes_only_eligibility_questions() -> None:
     assert PolicyMatch(store).answer(_prep("2025年全省新认定高新技术企业多少家？")) is None
     a = PolicyMatch(store).answer(_prep("我们是绍兴的规上工业企业，能享受哪些政策？"))
     assert a is not None and a.question == "我们是绍兴的规上工业企业，能享受哪些政策？"
+
+
+def test_an_evidence_line_leaves_out_a_leading_item_number() -> None:
+    from rag.verify import evidence_line
+
+    text = "3.乘客乘坐公共交通工具时应佩戴口罩。铜川市交通运输局"
+    chunk = Chunk("t1", "d9", "tc.txt", text, 100, 100 + len(text))
+    line, cite = evidence_line(chunk, 0, text.index("铜川"), 7)
+    assert line == "原文：乘客乘坐公共交通工具时应佩戴口罩[7]。"  # `3.` would read as a figure
+    assert cite.n == 7 and cite.quote == "乘客乘坐公共交通工具时应佩戴口罩。" and cite.start == 102

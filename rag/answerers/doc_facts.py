@@ -17,7 +17,7 @@ from typing import Callable, Sequence
 from policyqa.types import Answer, Chunk, Hit
 from rag.evidence import doc_numbers, is_multipart, mandatory_terms, split_sentences
 from rag.prepare import Prepared
-from rag.verify import marked
+from rag.verify import evidence_line
 
 # What a question asks about the document, by its own words.
 _ASKS: dict[str, re.Pattern[str]] = {
@@ -180,7 +180,5 @@ def _with_evidence(answer: Answer, prep: Prepared) -> Answer:
     if quoted and not any(t in s.text for t in quoted) or s.text.startswith(chunk.title) or any(
             c.chunk_id == chunk.chunk_id and c.quote == s.text for c in answer.citations):
         return answer  # the document's heading says no more than the facts
-    n = len(answer.citations) + 1
-    cite = chunk.citation(n, s.start, s.end)
-    shown = marked(" ".join(s.text.split()), f"[{n}]")  # one line; every sentence marked
-    return replace(answer, text=f"{answer.text}\n原文：{shown}", citations=(*answer.citations, cite))
+    line, cite = evidence_line(chunk, s.start, s.end, len(answer.citations) + 1)
+    return replace(answer, text=f"{answer.text}\n{line}", citations=(*answer.citations, cite))

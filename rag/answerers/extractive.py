@@ -4,6 +4,7 @@ its own evidence), and the fallback when an LLM fails."""
 
 from __future__ import annotations
 
+import re
 from typing import Sequence
 
 from policyqa.types import Answer
@@ -15,6 +16,8 @@ from rag.verify import Claim, Verifier
 # The best sentence's quote runs on over the sentences after it up to this many
 # characters. On ncp-dev: 0 → .544/.325/145, 100 → .549/.323/147, 150 → .559/.316/153.
 WINDOW = 100
+# A quote does not run on into the next section (一、, （一）, 第二章).
+_SECTION = re.compile(r"\s*(?:第[一二三四五六七八九十\d]{1,4}[章节部分]|[一二三四五六七八九十]{1,3}、|[（(][一二三四五六七八九十]{1,3}[）)])")
 LIST_QUOTE_CHARS = 150  # a list or how question's quote runs on over the lines that follow its lead
 
 
@@ -49,7 +52,7 @@ def quotes(prep: Prepared) -> list[tuple[int, str]]:
             for sa, sb in split_sentences(text):
                 if sa < b:
                     continue
-                if sb - a > WINDOW or any(x < sb and sa < y for x, y in flagged):
+                if sb - a > WINDOW or any(x < sb and sa < y for x, y in flagged) or _SECTION.match(text[sa:sb]):
                     break
                 b = sb
         if b - a < 60 and not text[a:b].rstrip().endswith(("。", "！", "？", "；")):

@@ -1,11 +1,17 @@
 """The LLM's answer (local or OpenAI-compatible), written from the chosen evidence
 with its neighbouring sentences, streamed, then checked: every sentence cited,
 every figure in its quotes, every place named by a passage. When the model fails,
-declines or cites nothing, the evidence is quoted instead."""
+declines or cites nothing, the evidence is quoted instead.
+
+Under the model's words the answer quotes the best evidence itself (`原文：…`), unless
+the model already did: a small model rewords (`认定` becomes `认证`), and the reader
+checks the figure against the document's own sentence without opening the sources."""
 
 from __future__ import annotations
 
 import logging
+import re
+from dataclasses import replace
 from typing import Iterator
 
 from langchain_core.language_models import BaseChatModel
@@ -17,10 +23,12 @@ from rag.evidence import EvidenceScorer, needs_figure
 from rag.figures import extract_figures, supported
 from rag.prepare import Prepared
 from rag.prompting import PROMPT, EvidencePack, evidence_pack
-from rag.verify import REPLACED_NOTE, Verifier
+from rag.verify import REPLACED_NOTE, Verifier, evidence_line
 
 LLM_FAILED_NOTE = "大模型本次未能完成回答（出错或无响应），以下为检索到的原文摘录；请稍后再试。"
 UNVERIFIABLE_NOTE = "模型未给出可核实的回答，以下为检索到的原文摘录。"
+_MARKER = re.compile(r"\[\d+\]")
+_NOT_WORD = re.compile(r"[\s\W_]+")
 log = logging.getLogger(__name__)
 
 
@@ -82,4 +90,24 @@ class Generative:
             return self.fallback.compose(prep, notes=(UNVERIFIABLE_NOTE,))
         text, citations = self.verifier.citations(self.verifier.corroborate(claims, prep.hits), prep.hits)
         notes = (REPLACED_NOTE,) if replaced else ()
-        return Answer(prep.question, text, citations, standalone_question=prep.standalone, notes=notes)
+        answer = Answer(prep.question, text, citations, standalone_question=prep.standalone, notes=notes)
+        return with_evidence(answer, prep)
+
+
+def with_evidence(answer: Answer, prep: Prepared) -> Answer:
+    """`answer` with the best evidence quoted under it, cited, unless it holds it already."""
+    found = quotes(prep)
+    if not found:
+        return answer
+    n, quote = found[0]
+    chunk = prep.hits[n - 1].chunk
+    a = chunk.text.find(quote)
+    if a < 0 or _words(quote) in _words(answer.text):
+        return answer
+    line, cite = evidence_line(chunk, a, a + len(quote), len(answer.citations) + 1)
+    return replace(answer, text=f"{answer.text}\n{line}", citations=(*answer.citations, cite))
+
+
+def _words(text: str) -> str:
+    """The text without markers, spaces and punctuation, for containment."""
+    return _NOT_WORD.sub("", _MARKER.sub("", text))
