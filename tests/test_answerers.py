@@ -181,7 +181,7 @@ def test_generative_failure_costs_only_this_answer(figure_question: Prepared) ->
 def test_generative_shows_the_model_excerpts_not_whole_passages(figure_question: Prepared) -> None:
     g = Generative(GenericFakeChatModel(messages=iter([])), EvidenceScorer(Tokenizer()), evidence_chars=80)
     pack = g.evidence(figure_question)
-    assert "5000家" in pack.text and "二、主要目标" not in pack.text  # the excerpt starts at the evidence
+    assert "5000家" in pack.text and "强化企业创新主体地位" not in pack.text  # an excerpt around the evidence
 
 
 # -- TargetFigures -------------------------------------------------------------------------
