@@ -8,11 +8,12 @@ import re
 from typing import Sequence
 
 from ingest.tokenize import Tokenizer
-from rag.evidence import question_places, question_years
+from rag.evidence import question_places, question_scope, question_years
 
 _ELLIPTIC = re.compile(r"^(?:那么?|那|还有|另外|再问一下|然后)?\s*(?P<x>.+?)(?:的(?:情况|目标|数量|呢)?)?\s*(?:呢|怎么样|如何|又是多少|又如何)\s*[？?。!！]*$")
 _LEAD = re.compile(r"^(?:那么|那|还有|另外|然后|再问一下)")
 _PRONOUN = re.compile(r"^(?:它|其|这个|该|这项|这些|上述)")
+_WHOLE = {"province": "全省", "city": "全市"}
 _YEAR_X = re.compile(r"^(?:到|在)?((?:19|20)\d{2})\s*年?$")
 
 
@@ -67,6 +68,14 @@ class Condenser:
             if years:
                 return re.sub(rf"{next(iter(years))}\s*年", f"{ym.group(1)}年", prev)
             return f"{ym.group(1)}年{prev}"
+        scope = question_scope(x)
+        if scope and len(x) <= 3:  # 全省, 省里, 全市: the whole province or city instead
+            whole = _WHOLE[scope]
+            places_prev = question_places(prev)
+            if places_prev:
+                stem = re.escape(places_prev[0].rstrip("省市县区"))
+                return re.sub(rf"{stem}[省市县区]?", whole, prev, count=1)
+            return prev if question_scope(prev) == scope else f"{whole}{prev}"
         places_x = question_places(x)
         if places_x and len(x) <= len(places_x[0]) + 1:
             places_prev = question_places(prev)
