@@ -157,6 +157,16 @@ class Preparer:
                 return record.source
         return ""
 
+    def _unknown_number(self, q: str, hits: Sequence[Hit]) -> str:
+        """A 文号 the question names that no indexed document has and no retrieved
+        passage states ('' when every one is known)."""
+        if self._source_by_number(q):
+            return ""
+        for number in doc_numbers(q):
+            if not any(number in h.chunk.text.replace(" ", "") for h in hits):
+                return number
+        return ""
+
     def gate(self, prep: Prepared) -> Prepared:
         """The evidence sentences that answer, or the refusal when none does."""
         q, hits, sides = prep.standalone, prep.hits, prep.sides
@@ -164,6 +174,9 @@ class Preparer:
             return replace(prep, refusal=ASK_IN_CHINESE)
         if not hits:
             return replace(prep, refusal=f"{REFUSAL_PREFIX}相关内容。")
+        unknown = self._unknown_number(q, hits)
+        if unknown:  # the document a question names by its number is not in the index
+            return replace(prep, refusal=f"{REFUSAL_PREFIX}文号为{unknown}的文件。")
         best: list[Scored] = []
         for side in sides:
             asked = focus(q, side, sides)

@@ -316,3 +316,10 @@ def test_an_english_question_is_translated_by_the_llm_and_answered(settings: Set
     assert not a.refused and "5000家" in _plain(a.text) and a.question == q
     assert a.standalone_question == "2025年全省新认定高新技术企业目标多少家？"
     assert any("2025年全省新认定高新技术企业目标多少家？" in note for note in a.notes)  # says what it answered
+
+
+def test_a_document_number_the_index_lacks_is_refused(settings: Settings, tokenizer: Tokenizer) -> None:
+    chain = _chain(settings, tokenizer)
+    a = chain.answer("浙科提〔2025〕999号答复的是哪件提案？")
+    assert a.refused and "浙科提〔2025〕999号" in a.text and a.answerer == "refusal"
+    assert not chain.answer("浙科提〔2025〕315号答复的是哪件提案？").refused  # the one indexed
