@@ -383,6 +383,14 @@ _REVENUE_Q = re.compile(r"(?:年)?(?:营收|营业收入|销售收入|销售额|
 _EMPLOYEES_Q = re.compile(r"(\d+)\s*(?:多|余)?\s*(?:名|个)?(?:员工|职工|人)")
 
 
+def describes_itself(question: str) -> bool:
+    """The asker describes its own enterprise (我们是…, 研发投入占营收3%): in chat, only
+    such a question is the matcher's. `上海对中小企业房租方面有哪些优惠` asks what the
+    documents say for a kind of enterprise, which the evidence answers."""
+    return bool(_SELF.search(question) or _RD_Q.search(question) or _REVENUE_Q.search(question)
+                or _EMPLOYEES_Q.search(question))
+
+
 def parse_profile(question: str) -> Profile | None:
     """The enterprise a chat question describes, or None when the question does not
     ask which measures apply (or describes nothing to match on)."""

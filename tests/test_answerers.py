@@ -221,6 +221,21 @@ def test_policy_match_takes_only_eligibility_questions() -> None:
     assert PolicyMatch(store).answer(_prep("2025年全省新认定高新技术企业多少家？")) is None
     a = PolicyMatch(store).answer(_prep("我们是绍兴的规上工业企业，能享受哪些政策？"))
     assert a is not None and a.question == "我们是绍兴的规上工业企业，能享受哪些政策？"
+    # a kind of enterprise in general, not the asker's own: the evidence answers it
+    assert PolicyMatch(store).answer(_prep("绍兴的规上工业企业在研发费用方面有哪些优惠政策？")) is None
+
+
+@pytest.mark.parametrize(("question", "expected"), [
+    ("我们是绍兴的规上工业企业，能享受哪些政策？", True),
+    ("我司研发投入占营收3%，有哪些补贴？", True),
+    ("营收5000万元的企业能享受哪些政策？", True),  # a profile stated in figures
+    ("上海对中小企业房租方面有哪些优惠政策？", False),
+    ("高新技术企业能享受哪些政策？", False),
+])
+def test_describes_itself(question: str, expected: bool) -> None:
+    from rag.match import describes_itself
+
+    assert describes_itself(question) is expected
 
 
 def test_an_evidence_line_leaves_out_a_leading_item_number() -> None:
