@@ -5,11 +5,12 @@ question + history -> Preparer (condense -> hybrid retrieval -> evidence gate)
 
 1. PolicyMatch: an enterprise asking which measures apply to it;
 2. DocFacts: a question about a document itself (文号, issuer, dates, title, status);
-3. TargetFigures: a comparison of target figures, or (extractive backend) one figure;
-4. Refusal: the gate found no evidence that answers;
-5. Extractive: the evidence quoted (every question with the extractive backend,
+3. FalsePremise: the question asserts a figure the evidence contradicts;
+4. TargetFigures: a comparison of target figures, or (extractive backend) one figure;
+5. Refusal: the gate found no evidence that answers;
+6. Extractive: the evidence quoted (every question with the extractive backend,
    comparisons with an LLM);
-6. Generative: the LLM, streamed, then checked (citations, figures, places).
+7. Generative: the LLM, streamed, then checked (citations, figures, places).
 
 The evidence gate runs for every backend: when the passages do not answer the
 question the chain refuses before an LLM can invent an answer.
@@ -30,6 +31,7 @@ from rag.answerability import Calibration, load_calibration
 from rag.answerers import Answerer
 from rag.answerers.doc_facts import DocFacts
 from rag.answerers.extractive import Extractive
+from rag.answerers.false_premise import FalsePremise
 from rag.answerers.generative import Generative
 from rag.answerers.policy_match import PolicyMatch
 from rag.answerers.refusal import Refusal
@@ -61,7 +63,7 @@ class AnswerChain:
         self.generative = None if llm is None else Generative(
             llm, self.preparer.scorer, settings.llm_evidence_chars, settings.openai_api_key, verifier)
         self.answerers: tuple[Answerer, ...] = (
-            PolicyMatch(store), DocFacts(store.chunks_of),
+            PolicyMatch(store), DocFacts(store.chunks_of), FalsePremise(verifier),
             TargetFigures(store, settings.index_dir, single_figures=llm is None), Refusal(), self.extractive)
 
     def stream(self, question: str, history: History = (), filters: Filters | None = None) -> Iterator[Event]:

@@ -53,6 +53,7 @@ _DATE_TEXT = re.compile(r"(?:19|20)\d{2}\s*[-./年]\s*\d{1,2}(?:\s*[-./月]\s*\d
 # A question asking for several things at once: distributive words, or two questions.
 _DISTRIBUTIVE = re.compile(r"各[是有为自打要定]?|分别|各自|两[个项]|哪两")
 _QUESTION_SENTENCE = re.compile(r"[^？?。！!]{2,}[？?]")  # two questions in one turn: two parts
+_CONFIRM_Q = re.compile(r"是真的吗|是不是真的|对吧|对吗|是吗|没记错|是这样吗|是这个数吗|吧\s*[？?]\s*$|听说")
 _ASKS = re.compile(r"多少|多大|几[家个项人次万亿%名条章成]|什么|哪[些个天年里]")
 _LIST_Q = re.compile(r"哪些|哪几|有什么|包括什么|包含什么|几个方面|几项|什么内容|都有|主要措施|主要任务|举措|如何|怎样|怎么|有何")
 _QUOTED = re.compile(r"[“\"「『]([^”\"」』]{2,20})[”\"」』]")
@@ -164,6 +165,12 @@ def asks_list(question: str) -> bool:
     """`有哪些`, `哪几项`, `如何`: the answer is several items or steps, usually in the
     lines after a lead."""
     return bool(_LIST_Q.search(question))
+
+
+def asks_confirmation(question: str) -> bool:
+    """`…是真的吗？`, `…对吧？`, `听说…`: the question asserts something and asks whether
+    it holds."""
+    return bool(_CONFIRM_Q.search(question))
 
 
 def question_years(question: str) -> set[str]:

@@ -246,3 +246,30 @@ def test_an_evidence_line_leaves_out_a_leading_item_number() -> None:
     line, cite = evidence_line(chunk, 0, text.index("铜川"), 7)
     assert line == "原文：乘客乘坐公共交通工具时应佩戴口罩[7]。"  # `3.` would read as a figure
     assert cite.n == 7 and cite.quote == "乘客乘坐公共交通工具时应佩戴口罩。" and cite.start == 102
+
+
+# -- FalsePremise --------------------------------------------------------------------------
+@pytest.mark.parametrize(("question", "corrected"), [
+    ("听说今年全省要新认定6000家高新技术企业，是真的吗？", True),
+    ("全省今年新认定高新技术企业是6000家吧？", True),
+    ("全省今年新认定高新技术企业5000家，对吧？", False),  # the documents say the same
+    ("全省今年新认定6000家高新技术企业，有什么配套政策？", False),  # a figure, but not asserted for checking
+    ("听说全省要新认定高新技术企业，是真的吗？", False),  # no figure asserted
+])
+def test_false_premise(question: str, corrected: bool) -> None:
+    from rag.answerers.false_premise import CORRECTION, FalsePremise
+
+    a = FalsePremise().answer(_prep(question, _said(0, "5000家")))
+    if not corrected:
+        assert a is None
+        return
+    assert a is not None and a.text.startswith(CORRECTION)
+    assert "5000家" in _plain(a.text) and "6000" not in a.text  # the wrong figure is not repeated
+    _exact(a)
+
+
+def test_false_premise_needs_a_figure_of_the_same_kind() -> None:
+    from rag.answerers.false_premise import FalsePremise
+
+    # the evidence states 10%, the question asserts a count: nothing to set against it
+    assert FalsePremise().answer(_prep("研发经费要新增6000家企业，对吧？", _said(0, "10%"))) is None

@@ -73,3 +73,16 @@ def test_the_gazetteer_knows_every_level() -> None:
 def test_foreign(question: str, expected: bool) -> None:
     from rag.normalize import foreign
     assert foreign(question) is expected
+
+
+@pytest.mark.parametrize(("question", "expected"), [
+    ("听说丽水今年要新增800家科技型中小企业，是真的吗？", True),
+    ("全省技术交易额目标是6000亿元吧？", True),
+    ("我记得研发投入要增长20%，没记错吧？", True),
+    ("2025年全省新认定高新技术企业目标多少家？", False),
+    ("绍兴对企业研发费用有哪些扶持政策？", False),
+])
+def test_asks_confirmation(question: str, expected: bool) -> None:
+    from rag.evidence import asks_confirmation
+
+    assert asks_confirmation(question) is expected
