@@ -27,7 +27,7 @@ from langchain_core.language_models import BaseChatModel
 from ingest.tokenize import Tokenizer
 from policyqa.settings import Settings
 from policyqa.types import Answer, Delta, Filters
-from rag.answerability import Calibration, load_calibration
+from rag.answerability import load_calibration
 from rag.answerers import Answerer
 from rag.answerers.doc_facts import DocFacts
 from rag.answerers.extractive import Extractive
@@ -54,7 +54,6 @@ class AnswerChain:
         calibration = load_calibration()
         if settings.min_evidence is not None:
             calibration = replace(calibration, threshold=settings.min_evidence)
-        self.calibration: Calibration = calibration
         self.preparer = Preparer(retriever, tokenizer, calibration, settings.answer_passages,
                                  translator=Translator(llm) if llm is not None else None)
         store = retriever.store

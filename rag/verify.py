@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from ingest.clean import HEADING_RE
-from policyqa.types import Chunk, Citation, Hit
 from ingest.gazetteer import place_stem
+from policyqa.types import Chunk, Citation, Hit
 from rag.evidence import question_places, split_sentences
 from rag.figures import extract_figures, supported
 from rag.safety import injection_spans, redact_instructions

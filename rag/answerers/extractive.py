@@ -29,19 +29,16 @@ def quotes(prep: Prepared) -> list[tuple[int, str]]:
     for s in prep.best:
         text = prep.hits[s.sentence.hit_index].chunk.text
         a, b = s.sentence.start, s.sentence.end
-        if listing or text[a:b].rstrip().endswith(("：", ":")):  # items follow their lead, one a line
-            out.append((s.sentence.hit_index + 1, text[a:b]))
-            out += [(s.sentence.hit_index + 1, text[sa:sb]) for sa, sb in split_sentences(text)
-                    if sa >= b and sb - a <= LIST_QUOTE_CHARS]
-            continue
-        if text[a:b].rstrip().endswith(("？", "?")):
-            # A question in the text (an FAQ, 答记者问) is answered by what follows it,
-            # up to the next question.
+        lead = text[a:b].rstrip()
+        # Items follow their lead, one a line; a question in the text (an FAQ, 答记者问)
+        # is answered by what follows it, up to the next question.
+        items = listing or lead.endswith(("：", ":"))
+        if items or lead.endswith(("？", "?")):
             out.append((s.sentence.hit_index + 1, text[a:b]))
             for sa, sb in split_sentences(text):
                 if sa < b:
                     continue
-                if sb - a > LIST_QUOTE_CHARS or text[sa:sb].rstrip().endswith(("？", "?")):
+                if sb - a > LIST_QUOTE_CHARS or not items and text[sa:sb].rstrip().endswith(("？", "?")):
                     break
                 out.append((s.sentence.hit_index + 1, text[sa:sb]))
             continue
