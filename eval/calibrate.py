@@ -38,7 +38,7 @@ from eval.retrieval import DEFAULT_BENCH
 from eval.runner import NCP_INDEX, NCP_LODO_INDEX, load_set
 from policyqa.app import App
 from policyqa.settings import PROJECT_ROOT, Settings
-from rag.answerability import VIOLATIONS, Calibration, Constraints
+from rag.answerability import VIOLATIONS, Calibration, Constraints, load_calibration
 
 RESOURCE = PROJECT_ROOT / "rag" / "resources" / "answerability.json"
 FEATURES = PROJECT_ROOT / "out" / "calibration-features.json"
@@ -220,6 +220,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     starts = [{v: p for v in VIOLATIONS} for p in (0.0, 1.0, 99.0)]
     starts += [{v: float(rng.choice(PENALTY_GRID)) for v in VIOLATIONS} for _ in range(RANDOM_STARTS)]
     fits = [fit(f, replace(start, penalties=p), cap) for p in starts]
+    # ... and from the committed fit, so a refit never does worse than what it replaces
+    # (a constraint it does not know yet starts at no penalty).
+    committed = load_calibration()
+    fits.append(fit(f, replace(committed, penalties={v: committed.penalties.get(v, 0.0) for v in VIOLATIONS}), cap))
     cal = max(fits, key=lambda c: objective(best_threshold(f, c, cap)[1]))
     _, after = best_threshold(f, cal, cap)
     sizes = ", ".join(f"{name} {n}" for name, n in sorted(Counter(r["set"] for r in rows).items()))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from importlib import resources
 from typing import Sequence
 
 from ingest.clean import HEADING_RE
@@ -35,20 +36,24 @@ _OTHER_CITY_RE = _city_pattern()
 # Words that set a scope without naming a place: the province or city a document is about.
 _SCOPE = {"全省": "province", "省里": "province", "省级": "province", "本省": "province", "全市": "city", "本市": "city"}
 _SCOPE_RE = re.compile("|".join(_SCOPE))
-_QUANTITY_Q = re.compile(r"多少|几[家个项人次万亿%]|几成|比重|比例|占比|目标|数量|金额|多大|多高|百分之|增速|增幅|规模|额度|上限|不超过|达到")
+# 哪几个/哪几项 asks which ones (a list), not how many.
+_QUANTITY_Q = re.compile(r"多少|(?<!哪)几[家个项人次万亿%]|几成|比重|比例|占比|目标|数量|金额|多大|多高|百分之|增速|增幅|规模|额度|上限|不超过|达到")
 # Questions that can only be answered with a figure.
-_NEEDS_FIGURE = re.compile(r"多少|几[家个项人次万亿%名条章]|几成|比重|比例|占比|量化|金额|数量|多大|多高|百分之")
+_NEEDS_FIGURE = re.compile(r"多少|(?<!哪)几[家个项人次万亿%名条章]|几成|比重|比例|占比|量化|金额|数量|多大|多高|百分之")
 # Interrogatives and framing words: they say what kind of answer is wanted, not what
 # it is about, so evidence is not scored on them.
 _QUESTION_WORDS = frozenset(
-    "什么 什么样 哪些 哪个 哪家 哪天 哪年 哪里 哪儿 哪项 哪件 哪位 哪 谁 多少 几 怎么 怎样 如何 为何 为什么 是否 能否 "
-    "可否 有没有 有何 意思 含义 多久 时候 何时 请问 一下 提出 分别 各是 各自 目前 今年 我们 我 想 要求 规定 "
-    "具体 主要 方面 情况 一共 总共 打算 计划".split()
+    word
+    for line in resources.files("rag").joinpath("resources", "question_words.txt").read_text(encoding="utf-8").splitlines()
+    for word in line.split("#")[0].split()
 )
-_QUESTION_WORD_RE = re.compile("|".join(sorted(_QUESTION_WORDS, key=len, reverse=True)) + r"|[吗呢吧啊？?，,。、\s]")
+# In raw text only words of two or more characters are cut out: a single one (过, 说)
+# is also part of content words (通过, 说明).
+_QUESTION_WORD_RE = re.compile("|".join(sorted((w for w in _QUESTION_WORDS if len(w) > 1), key=len, reverse=True))
+                               + r"|[吗呢吧啊？?，,。、\s]")
 _DOCNO = re.compile(r"[\u4e00-\u9fff]{1,12}\s*[〔\[［(（]\s*(?:19|20)\d{2}\s*[〕\]］)）]\s*\d{1,5}\s*号")
 _ASKS_DOCNO = re.compile(r"文号|发文字号|文件编号|字号")
-_ASKS_DATE = re.compile(r"哪天|哪一天|什么时候|何时|日期|哪年哪月|几月几日")
+_ASKS_DATE = re.compile(r"哪天|哪一天|什么时候|什么时间|哪个时间|何时|日期|哪年哪月|几月几日|几号|截[止至]时间")
 _DATE_TEXT = re.compile(r"(?:19|20)\d{2}\s*[-./年]\s*\d{1,2}(?:\s*[-./月]\s*\d{1,2})?|\d{1,2}\s*月\s*\d{1,2}\s*日")
 # A question asking for several things at once: distributive words, or two questions.
 _DISTRIBUTIVE = re.compile(r"各[是有为自打要定]?|分别|各自|两[个项]|哪两")

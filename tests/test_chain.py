@@ -122,10 +122,12 @@ def test_llm_answer_with_good_figures_keeps_its_words(settings: Settings, tokeni
     llm = GenericFakeChatModel(messages=iter([AIMessage(content=f"全省新认定高新技术企业5000家[{n}]。")]))
     a = _chain(settings, tokenizer, llm, "fake").answer("2025年全省新认定高新技术企业目标多少家？")
     # The LLM's sentence is kept; other passages stating the same figure are cited too;
-    # the document's own sentence follows it, cited.
-    said, evidence = a.text.split("\n")
+    # the documents' own sentences follow it, the best first, a line each, cited.
+    said, *evidence = a.text.split("\n")
     assert re.fullmatch(r"全省新认定高新技术企业5000家(\[\d\])+。", said)
-    assert evidence.startswith("原文：全省新认定高新技术企业5000家") and re.search(r"\[\d\]。$", evidence)
+    assert evidence[0].startswith("原文：全省新认定高新技术企业5000家")
+    assert len(evidence) == len(chain.prepare("2025年全省新认定高新技术企业目标多少家？").best)
+    assert all(line.startswith("原文：") and re.search(r"\[\d\]。$", line) for line in evidence)
     assert not a.notes and all("5000家" in c.quote.replace(" ", "") for c in a.citations)
 
 

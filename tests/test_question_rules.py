@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from ingest.gazetteer import divisions, province_of
-from rag.evidence import asks_list, is_multipart, question_places
+from ingest.tokenize import Tokenizer
+from rag.evidence import EvidenceScorer, asks_for_quantity, asks_date, asks_list, is_multipart, needs_figure, question_places
 from rag.normalize import simplified
 
 
@@ -31,6 +32,41 @@ def test_is_multipart(question: str, expected: bool) -> None:
 ])
 def test_asks_list(question: str, expected: bool) -> None:
     assert asks_list(question) is expected
+
+
+@pytest.mark.parametrize(("question", "quantity"), [
+    ("湖北开放了几个方舱医院？", True),
+    ("今年计划新认定多少家高新技术企业？", True),
+    ("应急响应分为哪几个等级？", False),  # which ones: a list, not a count
+    ("复工审批需要哪几项材料？", False),
+    ("有哪些支持政策？", False),
+])
+def test_a_quantity_question_needs_a_figure(question: str, quantity: bool) -> None:
+    assert asks_for_quantity(question) is quantity and needs_figure(question) is quantity
+
+
+@pytest.mark.parametrize(("question", "expected"), [
+    ("平台于什么时间正式上线？", True),
+    ("申报截止时间是哪一天？", True),
+    ("补贴标准是多少？", False),
+])
+def test_asks_date(question: str, expected: bool) -> None:
+    assert asks_date(question) is expected
+
+
+@pytest.mark.parametrize(("question", "terms"), [
+    # interrogatives and colloquial fillers say how it is asked, not what about
+    ("大家一直说的那个稳岗返还，到底怎么申请？", {"稳岗返还", "申请"}),
+    ("咱们现在通过哪几个渠道办理社保业务？", {"通过", "渠道", "办理", "社保", "业务"}),
+])
+def test_question_terms_leave_out_how_it_is_asked(question: str, terms: set[str]) -> None:
+    got = set(EvidenceScorer(Tokenizer()).terms(question))
+    assert terms <= got and not got & {"大家", "一直", "说", "那个", "到底", "怎么", "咱们", "现在", "哪几个", "几个"}
+
+
+def test_question_bigrams_keep_content_words_holding_a_filler_character() -> None:
+    grams = EvidenceScorer(Tokenizer()).question_bigrams("咱们通过哪些渠道说明情况？")
+    assert {"通过", "说明"} <= grams and "咱们" not in grams
 
 
 @pytest.mark.parametrize(("question", "expected"), [

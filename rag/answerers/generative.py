@@ -3,8 +3,8 @@ with its neighbouring sentences, streamed, then checked: every sentence cited,
 every figure in its quotes, every place named by a passage. When the model fails,
 declines or cites nothing, the evidence is quoted instead.
 
-Under the model's words the answer quotes the best evidence itself (`原文：…`), unless
-the model already did: a small model rewords (`认定` becomes `认证`), and the reader
+Under the model's words the answer quotes its evidence itself (`原文：…`, a line per
+quote the gate chose), leaving out what the model already quoted: a small model rewords (`认定` becomes `认证`), and the reader
 checks the figure against the document's own sentence without opening the sources."""
 
 from __future__ import annotations
@@ -95,17 +95,22 @@ class Generative:
 
 
 def with_evidence(answer: Answer, prep: Prepared) -> Answer:
-    """`answer` with the best evidence quoted under it, cited, unless it holds it already."""
-    found = quotes(prep)
-    if not found:
+    """`answer` with the evidence quoted under it, one cited line per quote the gate
+    chose (the best first), leaving out what the answer holds already. The model
+    summarises; the lines let the reader check every figure against the documents, and
+    hold the answer when the model picked the wrong part of its evidence."""
+    lines, citations = [], list(answer.citations)
+    for n, quote in quotes(prep):
+        chunk = prep.hits[n - 1].chunk
+        a = chunk.text.find(quote)
+        if a < 0 or _words(quote) in _words(answer.text) or any(_words(quote) in _words(x) for x in lines):
+            continue
+        line, cite = evidence_line(chunk, a, a + len(quote), len(citations) + 1)
+        lines.append(line)
+        citations.append(cite)
+    if not lines:
         return answer
-    n, quote = found[0]
-    chunk = prep.hits[n - 1].chunk
-    a = chunk.text.find(quote)
-    if a < 0 or _words(quote) in _words(answer.text):
-        return answer
-    line, cite = evidence_line(chunk, a, a + len(quote), len(answer.citations) + 1)
-    return replace(answer, text=f"{answer.text}\n{line}", citations=(*answer.citations, cite))
+    return replace(answer, text="\n".join((answer.text, *lines)), citations=tuple(citations))
 
 
 def _words(text: str) -> str:
