@@ -17,7 +17,7 @@ from ingest.clean import HEADING_RE
 from ingest.structure import find_places
 from ingest.tokenize import Tokenizer
 from policyqa.types import Chunk, Hit
-from rag.figures import extract_figures
+from rag.figures import extract_figures, unit_at
 
 _SENT_END = re.compile(r"[^。！？!?；;\n]*(?:[。！？!?；;]+[”’」』）)]*|\n|$)")
 _YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})\s*年")
@@ -212,6 +212,12 @@ def question_scope(question: str) -> str:
     return _SCOPE[m.group(0)] if m else ""
 
 
+# 几月几日 asks for a date, not a count of months and days.
+_NOT_COUNTED = {"月", "日"}
+# Generic measure words stand for one another: 几个项目 is answered by 6项, 多少类 by 三种.
+_GENERIC = {"个", "项", "种", "类"}
+
+
 def expected_units(question: str) -> set[str]:
     """Units a quantity question asks for, from its own words; empty when it does not say.
     An answer sentence must hold a figure in one of them."""
@@ -220,9 +226,11 @@ def expected_units(question: str) -> set[str]:
         units.add("元")
     if re.search(r"比例|比重|占比|税率|增长率|覆盖率|百分之", question):
         units |= {"%", "百分点"}
-    m = re.search(r"多少(?:个|家|项|人次|人年|人|名|辆|条|章|次|所|座|台|套|公里|小时|亩|户)", question)
-    if m:
-        units.add({"名": "人"}.get(m.group(0)[2:], m.group(0)[2:]))
+    # 多少/几 and a measure word: the figure counts in it (多少吨, 几个, 多少张床位).
+    for m in re.finditer(r"多少|(?<!哪)几", question):
+        unit = unit_at(question, m.end())
+        if unit and unit not in _NOT_COUNTED:
+            units |= _GENERIC if unit in _GENERIC else {unit}
     return units
 
 

@@ -282,6 +282,13 @@ def _prev_char(t: str, s: int) -> str:
     return t[p] if p >= 0 else ""
 
 
+def unit_at(text: str, at: int) -> str:
+    """The canonical unit a measure word starting at text[at] names (`张`, `吨`,
+    `名` -> `人`), or '' (how a question says what its figure counts: 多少吨)."""
+    unit = _match_unit(text, at, cn=True)
+    return _UNIT_ALIAS.get(unit, unit)
+
+
 def _match_unit(t: str, q: int, cn: bool) -> str:
     if q >= len(t):
         return ""

@@ -6,7 +6,16 @@ import pytest
 
 from ingest.gazetteer import divisions, province_of
 from ingest.tokenize import Tokenizer
-from rag.evidence import EvidenceScorer, asks_for_quantity, asks_date, asks_list, is_multipart, needs_figure, question_places
+from rag.evidence import (
+    EvidenceScorer,
+    asks_date,
+    asks_for_quantity,
+    asks_list,
+    expected_units,
+    is_multipart,
+    needs_figure,
+    question_places,
+)
 from rag.normalize import simplified
 
 
@@ -43,6 +52,21 @@ def test_asks_list(question: str, expected: bool) -> None:
 ])
 def test_a_quantity_question_needs_a_figure(question: str, quantity: bool) -> None:
     assert asks_for_quantity(question) is quantity and needs_figure(question) is quantity
+
+
+@pytest.mark.parametrize(("question", "units"), [
+    ("港口连夜抢卸了多少吨物资？", {"吨"}),  # any measure word the figure rules know
+    ("已经开放了多少张床位？", {"张"}),
+    ("需要多少名志愿者？", {"人"}),  # 名 counts people
+    ("临时号牌有效期是多少天？", {"天"}),
+    ("补助多少万元？", {"元"}),
+    ("每个县至少要立几个项目？", {"个", "项", "种", "类"}),  # generic measure words stand for one another
+    ("几月几日开始申报？", set()),  # a date, not a count
+    ("应急响应分为哪几个等级？", set()),
+    ("有哪些支持政策？", set()),
+])
+def test_expected_units(question: str, units: set[str]) -> None:
+    assert expected_units(question) == units
 
 
 @pytest.mark.parametrize(("question", "expected"), [
