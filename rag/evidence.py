@@ -333,6 +333,11 @@ class EvidenceScorer:
         return scored[0][1]
 
 
+def is_headline(chunk: Chunk, start: int, sentence: str) -> bool:
+    """The sentence at `start` in `chunk` opens its document or states its title."""
+    return chunk.start + start == 0 or len(chunk.title) >= 6 and chunk.title in sentence
+
+
 def names_place(place: str, chunk: Chunk, sentence: str, before: str = "") -> bool:
     """The evidence itself says it is about `place`: its document's region or title,
     its heading, the sentence or the text just before it names the place."""

@@ -4,6 +4,7 @@ order. Whole-chain behaviour is in test_chain.py."""
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import pytest
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
@@ -12,7 +13,7 @@ from langchain_core.messages import AIMessage
 from ingest.store import FileRecord
 from ingest.tokenize import Tokenizer
 from policyqa.types import Answer, Chunk, Delta, Hit
-from rag.answerers.extractive import Extractive, quotes
+from rag.answerers.extractive import WINDOW, Extractive, quotes
 from rag.answerers.generative import LLM_FAILED_NOTE, UNVERIFIABLE_NOTE, Generative
 from rag.answerers.policy_match import PolicyMatch
 from rag.answerers.refusal import Refusal
@@ -95,6 +96,29 @@ def test_extractive_quote_runs_on_over_the_next_sentence_within_the_window() -> 
     # the best sentence is the lead; the sentence after it, within WINDOW, is quoted too
     a = Extractive().answer(_prep("全省科技型中小企业和研发经费目标？", _said(0, "1.2万家")))
     assert a is not None and "增长10%" in _plain(a.text)
+
+
+NEWS = ("省科技厅发布2025年科技型企业培育工作方案，提出进一步壮大科技型企业群体、强化企业创新主体地位、"
+        "推动创新要素向企业集聚，引导企业加大研发投入，完善科技金融服务，优化人才引育机制，"
+        "加快科技成果转移转化，构建梯次培育体系。"
+        "方案明确，2025年全省新认定科技型中小企业1.2万家。")
+NEWS_CHUNK = Chunk("n1", "d3", "news.txt", NEWS, 0, len(NEWS), title="科技型企业培育工作方案")
+
+
+@pytest.mark.parametrize(("chunk_start", "question", "reaches"), [
+    (0, "科技型企业培育工作方案提出了什么？", True),  # the document's headline: what follows answers
+    (500, "2025年科技型中小企业新认定多少家？", True),  # a lead lacking the figure asked for
+    (500, "科技型企业培育工作方案提出了什么？", False),  # an ordinary sentence: WINDOW of its start only
+])
+def test_a_lead_runs_on_past_the_window_to_what_it_introduces(chunk_start: int, question: str, reaches: bool) -> None:
+    chunk = replace(NEWS_CHUNK, start=chunk_start, end=chunk_start + len(NEWS),
+                    title="" if chunk_start else NEWS_CHUNK.title)
+    end = NEWS.index("。") + 1
+    lead = Scored(Sentence(0, 0, end, NEWS[:end]), 1.0, False)
+    assert end > WINDOW  # the answer lies beyond the window of the lead's start
+    prep = Prepared(question, question, (Hit(chunk, 1.0),), (lead,))
+    (_, quote), = quotes(prep)
+    assert ("1.2万家" in quote) is reaches
 
 
 def test_extractive_with_an_llm_answers_comparisons_only() -> None:

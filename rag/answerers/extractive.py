@@ -8,7 +8,7 @@ import re
 from typing import Sequence
 
 from policyqa.types import Answer
-from rag.evidence import asks_list, split_sentences
+from rag.evidence import Scored, asks_date, asks_list, has_date, is_headline, needs_figure, split_sentences
 from rag.prepare import Prepared
 from rag.safety import injection_spans
 from rag.verify import Claim, Verifier
@@ -16,9 +16,23 @@ from rag.verify import Claim, Verifier
 # The best sentence's quote runs on over the sentences after it up to this many
 # characters. On ncp-dev: 0 → .544/.325/145, 100 → .549/.323/147, 150 → .559/.316/153.
 WINDOW = 100
+# ... and a lead's (is_lead) over this many characters after its end. On ncp-dev
+# (span / char F1 / median answer length): 0 → .589/.322/147, 100 → .595/.320/153,
+# 150 → .604/.319/154, 200 → .609/.318/154, 300 → .611/.316/154.
+LEAD_RUN = 200
 # A quote does not run on into the next section (一、, （一）, 第二章).
 _SECTION = re.compile(r"\s*(?:第[一二三四五六七八九十\d]{1,4}[章节部分]|[一二三四五六七八九十]{1,3}、|[（(][一二三四五六七八九十]{1,3}[）)])")
 LIST_QUOTE_CHARS = 150  # a list or how question's quote runs on over the lines that follow its lead
+
+
+def is_lead(prep: Prepared, s: Scored) -> bool:
+    """The sentence introduces rather than answers: its document's headline (it
+    matches a question by restating the topic), or it lacks the figure or date the
+    question asks for."""
+    chunk, text = prep.hits[s.sentence.hit_index].chunk, s.sentence.text
+    return (is_headline(chunk, s.sentence.start, text)
+            or needs_figure(prep.standalone) and not s.has_figure
+            or asks_date(prep.standalone) and not has_date(text))
 
 
 def quotes(prep: Prepared) -> list[tuple[int, str]]:
@@ -44,12 +58,14 @@ def quotes(prep: Prepared) -> list[tuple[int, str]]:
             continue
         if s is prep.best[0]:
             # The best match often sets the topic (a headline, a lead, the measure's
-            # name) and the next sentence holds the answer: quote it too, within WINDOW.
+            # name) and the next sentence holds the answer: quote it too, within WINDOW
+            # of its start, or LEAD_RUN of its end when it is a lead that cannot answer.
             flagged = injection_spans(text)  # instruction-like text is never quoted into an answer
+            reach = b + LEAD_RUN if is_lead(prep, s) else a + WINDOW
             for sa, sb in split_sentences(text):
                 if sa < b:
                     continue
-                if sb - a > WINDOW or any(x < sb and sa < y for x, y in flagged) or _SECTION.match(text[sa:sb]):
+                if sb > reach or any(x < sb and sa < y for x, y in flagged) or _SECTION.match(text[sa:sb]):
                     break
                 b = sb
         if b - a < 60 and not text[a:b].rstrip().endswith(("。", "！", "？", "；")):
