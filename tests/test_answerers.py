@@ -121,6 +121,23 @@ def test_a_lead_runs_on_past_the_window_to_what_it_introduces(chunk_start: int, 
     assert ("1.2万家" in quote) is reaches
 
 
+LONG_LEAD = ("为贯彻落实省委省政府关于统筹推进疫情防控和经济社会发展工作的决策部署，帮助中小微企业渡过难关，"
+             "经研究，结合本市企业复工复产的实际情况和各部门的意见建议，现就支持中小微企业提出以下措施：")
+ITEMS = ("一是减免房租，对承租国有资产类经营用房的企业免收一个月房租。\n"
+         "二是延期缴纳社会保险费，最长不超过六个月。\n"
+         "三是加大信贷支持，对受疫情影响的企业不抽贷、不断贷、不压贷。")
+
+
+def test_a_list_question_quotes_the_items_after_a_long_lead() -> None:
+    text = LONG_LEAD + "\n" + ITEMS
+    chunk = Chunk("l1", "d4", "measures.txt", text, 300, 300 + len(text))
+    lead = Scored(Sentence(0, 0, len(LONG_LEAD), LONG_LEAD), 1.0, False)
+    prep = Prepared("对中小微企业有哪些支持措施？", "对中小微企业有哪些支持措施？", (Hit(chunk, 1.0),), (lead,))
+    quoted = "".join(q for _, q in quotes(prep))
+    assert len(LONG_LEAD) + len(ITEMS) > 150  # beyond the reach measured from the lead's start
+    assert all(item in quoted for item in ITEMS.split("\n"))
+
+
 def test_extractive_with_an_llm_answers_comparisons_only() -> None:
     one = _prep("全省新认定高新技术企业多少家？", _said(0, "5000家"))
     assert Extractive(comparisons_only=True).answer(one) is None
