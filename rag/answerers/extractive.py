@@ -24,8 +24,8 @@ LEAD_RUN = 200
 _SECTION = re.compile(r"\s*(?:第[一二三四五六七八九十\d]{1,4}[章节部分]|[一二三四五六七八九十]{1,3}、|[（(][一二三四五六七八九十]{1,3}[）)])")
 # A list or how question's quote runs on over the lines that follow its lead, within
 # LIST_QUOTE_CHARS of the lead's start or, for a list question, LIST_RUN of its end
-# (a long lead leaves room for its items). On ncp-dev (span / char F1 / median answer length): LIST_RUN 0 →
-# .609/.318/154, 100 → .638/.311/179, 150 → .660/.303/211.
+# (a long lead leaves room for its items). On ncp-dev (span / char F1 / median answer
+# length): LIST_RUN 0 → .609/.318/154, 100 → .638/.311/179, 150 → .660/.303/211.
 LIST_QUOTE_CHARS = 150
 LIST_RUN = 150
 
@@ -54,10 +54,11 @@ def quotes(prep: Prepared) -> list[tuple[int, str]]:
         items = listing or lead.endswith(("：", ":"))
         if items or lead.endswith(("？", "?")):
             out.append((s.sentence.hit_index + 1, text[a:b]))
+            reach = max(a + LIST_QUOTE_CHARS, b + LIST_RUN if listing else 0)
             for sa, sb in split_sentences(text):
                 if sa < b:
                     continue
-                if sb > max(a + LIST_QUOTE_CHARS, b + LIST_RUN if listing else 0) or not items and text[sa:sb].rstrip().endswith(("？", "?")):
+                if sb > reach or not items and text[sa:sb].rstrip().endswith(("？", "?")):
                     break
                 out.append((s.sentence.hit_index + 1, text[sa:sb]))
             continue
