@@ -138,6 +138,13 @@ def test_a_list_question_quotes_the_items_after_a_long_lead() -> None:
     assert all(item in quoted for item in ITEMS.split("\n"))
 
 
+def test_quotes_are_not_repeated_and_neighbours_stand_in_text_order() -> None:
+    best, before = _said(0, "增长10%"), _said(0, "5000家", 0.95)
+    found = quotes(_prep("研发经费和高新技术企业的目标？", best, before, best))
+    # the sentence just before the best one stands before it; the repeat is dropped
+    assert [q for _, q in found] == [before.sentence.text, best.sentence.text]
+
+
 def test_extractive_with_an_llm_answers_comparisons_only() -> None:
     one = _prep("全省新认定高新技术企业多少家？", _said(0, "5000家"))
     assert Extractive(comparisons_only=True).answer(one) is None
@@ -199,6 +206,20 @@ def test_generative_quotes_the_evidence_under_a_reworded_answer(figure_question:
     copied = marked(quotes(figure_question)[0][1], "[1]")
     b = _generative(copied).answer(figure_question)
     assert b is not None and "原文" not in b.text and "5000家" in _plain(b.text)
+
+
+def test_generative_quotes_a_lead_and_its_items_as_one_line() -> None:
+    text = LONG_LEAD + "\n" + ITEMS
+    chunk = Chunk("l1", "d4", "measures.txt", text, 300, 300 + len(text))
+    lead = Scored(Sentence(0, 0, len(LONG_LEAD), LONG_LEAD), 1.0, False)
+    q = "对中小微企业有哪些支持措施？"
+    prep = Prepared(q, q, (Hit(chunk, 1.0),), (lead,))
+    # the model copies one item and rewords the rest: the stretch is quoted whole, so the
+    # items stand together as the document has them
+    a = _generative("二是延期缴纳社会保险费，最长不超过六个月[1]。其他还有减免房租[1]。").answer(prep)
+    assert a is not None
+    evidence = [line for line in a.text.split("\n") if line.startswith("原文：")]
+    assert len(evidence) == 1 and all(_plain(item) in _plain(evidence[0]) for item in ITEMS.split("\n"))
 
 
 def test_generative_replaces_a_figure_no_passage_states(figure_question: Prepared) -> None:

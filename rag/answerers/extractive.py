@@ -43,7 +43,24 @@ def is_lead(prep: Prepared, s: Scored) -> bool:
 def quotes(prep: Prepared) -> list[tuple[int, str]]:
     """(passage number, quote) per evidence sentence. A short line with no figure (a
     title, a salutation, a label) says little alone, so it takes the lines after it."""
-    out = []
+    spans: list[tuple[int, int, int]] = []  # (passage number, start, end), best first
+
+    def add(n: int, a: int, b: int) -> None:
+        # Evidence sentences overlap (a further sentence inside the best one's run-on,
+        # the same notice in two passages): each text is quoted once, and a sentence
+        # right before or after a quote of its passage stands next to it, as in the text.
+        text = prep.hits[n - 1].chunk.text
+        if any(text[a:b].strip() in prep.hits[m - 1].chunk.text[x:y] for m, x, y in spans):
+            return
+        for k, (m, x, y) in enumerate(spans):
+            if m == n and b <= x and not text[b:x].strip():
+                spans.insert(k, (n, a, b))
+                return
+            if m == n and y <= a and not text[y:a].strip():
+                spans.insert(k + 1, (n, a, b))
+                return
+        spans.append((n, a, b))
+
     listing = asks_list(prep.standalone)
     for s in prep.best:
         text = prep.hits[s.sentence.hit_index].chunk.text
@@ -53,14 +70,14 @@ def quotes(prep: Prepared) -> list[tuple[int, str]]:
         # is answered by what follows it, up to the next question.
         items = listing or lead.endswith(("：", ":"))
         if items or lead.endswith(("？", "?")):
-            out.append((s.sentence.hit_index + 1, text[a:b]))
+            add(s.sentence.hit_index + 1, a, b)
             reach = max(a + LIST_QUOTE_CHARS, b + LIST_RUN if listing else 0)
             for sa, sb in split_sentences(text):
                 if sa < b:
                     continue
                 if sb > reach or not items and text[sa:sb].rstrip().endswith(("？", "?")):
                     break
-                out.append((s.sentence.hit_index + 1, text[sa:sb]))
+                add(s.sentence.hit_index + 1, sa, sb)
             continue
         if s is prep.best[0]:
             # The best match often sets the topic (a headline, a lead, the measure's
@@ -80,8 +97,8 @@ def quotes(prep: Prepared) -> list[tuple[int, str]]:
                     b = sb
                     if b - a >= 60:
                         break
-        out.append((s.sentence.hit_index + 1, text[a:b]))
-    return out
+        add(s.sentence.hit_index + 1, a, b)
+    return [(n, prep.hits[n - 1].chunk.text[a:b]) for n, a, b in spans]
 
 
 class Extractive:

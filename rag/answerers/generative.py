@@ -95,22 +95,39 @@ class Generative:
 
 
 def with_evidence(answer: Answer, prep: Prepared) -> Answer:
-    """`answer` with the evidence quoted under it, one cited line per quote the gate
-    chose (the best first), leaving out what the answer holds already. The model
-    summarises; the lines let the reader check every figure against the documents, and
-    hold the answer when the model picked the wrong part of its evidence."""
+    """`answer` with the evidence quoted under it, best first, one cited line per
+    stretch of a passage the gate chose (a lead and its items make one line), leaving
+    out what the answer holds already. The model summarises; the lines let the reader
+    check every figure against the documents, and hold the answer when the model
+    picked the wrong part of its evidence."""
     lines, citations = [], list(answer.citations)
-    for n, quote in quotes(prep):
+    for n, a, b in _stretches(prep):
         chunk = prep.hits[n - 1].chunk
-        a = chunk.text.find(quote)
-        if a < 0 or _words(quote) in _words(answer.text) or any(_words(quote) in _words(x) for x in lines):
+        quote = chunk.text[a:b]
+        if _words(quote) in _words(answer.text) or any(_words(quote) in _words(x) for x in lines):
             continue
-        line, cite = evidence_line(chunk, a, a + len(quote), len(citations) + 1)
+        line, cite = evidence_line(chunk, a, b, len(citations) + 1)
         lines.append(line)
         citations.append(cite)
     if not lines:
         return answer
     return replace(answer, text="\n".join((answer.text, *lines)), citations=tuple(citations))
+
+
+def _stretches(prep: Prepared) -> list[tuple[int, int, int]]:
+    """The evidence quotes as (passage number, start, end) in its passage's text, a
+    quote that continues the one before it in the same passage joined to it."""
+    out: list[tuple[int, int, int]] = []
+    for n, quote in quotes(prep):
+        text = prep.hits[n - 1].chunk.text
+        a = text.find(quote)
+        if a < 0:
+            continue
+        if out and out[-1][0] == n and out[-1][2] <= a and not text[out[-1][2]:a].strip():
+            out[-1] = (n, out[-1][1], a + len(quote))
+        else:
+            out.append((n, a, a + len(quote)))
+    return out
 
 
 def _words(text: str) -> str:
