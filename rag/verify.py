@@ -66,12 +66,14 @@ EVIDENCE_LEAD = "原文："
 
 
 def evidence_line(chunk: Chunk, a: int, b: int, n: int) -> tuple[str, Citation]:
-    """`原文：…[n]`, quoting chunk.text[a:b] on one line, and its citation [n]. A leading
-    item number (`3.`, `（二）`) is left out: after the lead it would read as a figure."""
+    """`原文：…[n]`, quoting chunk.text[a:b], and its citation [n]. A leading item
+    number (`3.`, `（二）`) is left out: after the lead it would read as a figure; an
+    item further on keeps its line break, so its number still starts a line."""
     head = HEADING_RE.match(chunk.text[a:b])
     if head and a + head.end() < b:
         a += head.end()
-    shown = marked(" ".join(chunk.text[a:b].split()), f"[{n}]")
+    lines = (" ".join(line.split()) for line in chunk.text[a:b].splitlines())
+    shown = marked("\n".join(line for line in lines if line), f"[{n}]")
     return EVIDENCE_LEAD + shown, chunk.citation(n, a, b)
 
 

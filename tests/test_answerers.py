@@ -310,6 +310,18 @@ def test_an_evidence_line_leaves_out_a_leading_item_number() -> None:
     assert cite.n == 7 and cite.quote == "乘客乘坐公共交通工具时应佩戴口罩。" and cite.start == 102
 
 
+def test_an_evidence_line_keeps_later_item_numbers_at_the_start_of_a_line() -> None:
+    from eval.answers import unsupported_in
+    from rag.verify import evidence_line
+
+    text = "本指引适用于中小学校。\n一、开学前的准备工作\n1、制定完善本校传染病防控应急预案。"
+    chunk = Chunk("t2", "d9", "guide.txt", text, 0, len(text))
+    line, cite = evidence_line(chunk, 0, len(text), 2)
+    assert line.splitlines()[1:] == ["一、开学前的准备工作[2]", "1、制定完善本校传染病防控应急预案[2]。"]
+    # an item number inside a line would read as a figure the quote does not state
+    assert unsupported_in(Answer("问", line, (cite,))) == []
+
+
 # -- FalsePremise --------------------------------------------------------------------------
 @pytest.mark.parametrize(("question", "corrected"), [
     ("听说今年全省要新认定6000家高新技术企业，是真的吗？", True),

@@ -41,9 +41,15 @@ def is_lead(prep: Prepared, s: Scored) -> bool:
 
 
 def quotes(prep: Prepared) -> list[tuple[int, str]]:
-    """(passage number, quote) per evidence sentence. A short line with no figure (a
-    title, a salutation, a label) says little alone, so it takes the lines after it."""
-    spans: list[tuple[int, int, int]] = []  # (passage number, start, end), best first
+    """(passage number, quote) per evidence sentence, best first."""
+    return [(n, prep.hits[n - 1].chunk.text[a:b]) for n, a, b in quote_spans(prep)]
+
+
+def quote_spans(prep: Prepared) -> list[tuple[int, int, int]]:
+    """(passage number, start, end in its text) per evidence sentence, best first. A
+    short line with no figure (a title, a salutation, a label) says little alone, so
+    it takes the lines after it."""
+    spans: list[tuple[int, int, int]] = []
 
     def add(n: int, a: int, b: int) -> None:
         # Evidence sentences overlap (a further sentence inside the best one's run-on,
@@ -98,7 +104,7 @@ def quotes(prep: Prepared) -> list[tuple[int, str]]:
                     if b - a >= 60:
                         break
         add(s.sentence.hit_index + 1, a, b)
-    return [(n, prep.hits[n - 1].chunk.text[a:b]) for n, a, b in spans]
+    return spans
 
 
 class Extractive:

@@ -18,7 +18,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.output_parsers import StrOutputParser
 
 from policyqa.types import Answer, Delta
-from rag.answerers.extractive import Extractive, quotes
+from rag.answerers.extractive import Extractive, quote_spans, quotes
 from rag.evidence import EvidenceScorer, needs_figure
 from rag.figures import extract_figures, supported
 from rag.prepare import Prepared
@@ -118,15 +118,12 @@ def _stretches(prep: Prepared) -> list[tuple[int, int, int]]:
     """The evidence quotes as (passage number, start, end) in its passage's text, a
     quote that continues the one before it in the same passage joined to it."""
     out: list[tuple[int, int, int]] = []
-    for n, quote in quotes(prep):
+    for n, a, b in quote_spans(prep):
         text = prep.hits[n - 1].chunk.text
-        a = text.find(quote)
-        if a < 0:
-            continue
         if out and out[-1][0] == n and out[-1][2] <= a and not text[out[-1][2]:a].strip():
-            out[-1] = (n, out[-1][1], a + len(quote))
+            out[-1] = (n, out[-1][1], b)
         else:
-            out.append((n, a, a + len(quote)))
+            out.append((n, a, b))
     return out
 
 
