@@ -4,8 +4,9 @@ every figure in its quotes, every place named by a passage. When the model fails
 declines or cites nothing, the evidence is quoted instead.
 
 Under the model's words the answer quotes its evidence itself (`原文：…`, a line per
-quote the gate chose), leaving out what the model already quoted: a small model rewords (`认定` becomes `认证`), and the reader
-checks the figure against the document's own sentence without opening the sources."""
+stretch of a passage the gate chose), leaving out what the model already quoted: a
+small model rewords (`认定` becomes `认证`), and the reader checks the figure against
+the document's own sentences without opening the sources."""
 
 from __future__ import annotations
 
@@ -101,14 +102,15 @@ def with_evidence(answer: Answer, prep: Prepared) -> Answer:
     check every figure against the documents, and hold the answer when the model
     picked the wrong part of its evidence."""
     lines, citations = [], list(answer.citations)
+    shown = _words(answer.text)  # what the reader already sees, growing line by line
     for n, a, b in _stretches(prep):
         chunk = prep.hits[n - 1].chunk
-        quote = chunk.text[a:b]
-        if _words(quote) in _words(answer.text) or any(_words(quote) in _words(x) for x in lines):
+        if _words(chunk.text[a:b]) in shown:
             continue
         line, cite = evidence_line(chunk, a, b, len(citations) + 1)
         lines.append(line)
         citations.append(cite)
+        shown += "\0" + _words(line)
     if not lines:
         return answer
     return replace(answer, text="\n".join((answer.text, *lines)), citations=tuple(citations))
