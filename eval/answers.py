@@ -6,6 +6,8 @@ A question (a dict, one line of a set) may carry:
 - `must_not`: strings the answer must not contain (the wrong figure of a false premise);
 - `span`: a gold answer span (the NCP benchmark); it must be contained in the answer;
 - `sources`: acceptable gold documents; the answer must cite one;
+- `page`: with `sources`, the PDF page the answer stands on; the citation of a gold
+  document must point at it (the `formats` set);
 - `refuse`: true when the documents do not answer the question.
 """
 
@@ -143,7 +145,9 @@ def grade(item: Mapping, answer: Answer, ranking: Sequence[str] | None = None,
     span = str(item.get("span") or "")
     sources = tuple(str(s) for s in item.get("sources") or [])
     gold = {same.get(s, s) for s in sources}
-    cited_gold = bool({same.get(c.source, c.source) for c in answer.citations} & gold)
+    page = item.get("page")
+    cited_gold = any(same.get(c.source, c.source) in gold and (page is None or c.page == page)
+                     for c in answer.citations)
     missing = [list(g) for g in must if not any(squash(s) in text for s in g)]
     forbidden = [str(s) for s in item.get("must_not") or [] if squash(str(s)) in text]
     contained = normalise(span) in normalise(answer.text) if span else None
@@ -159,7 +163,8 @@ def grade(item: Mapping, answer: Answer, ranking: Sequence[str] | None = None,
         if span and not contained:
             reasons.append("gold span not in the answer")
         if sources and not cited_gold:
-            reasons.append(f"no gold source cited ({sorted({c.source for c in answer.citations})})")
+            cited = sorted({f"{c.source} p.{c.page}" if page is not None else c.source for c in answer.citations})
+            reasons.append(f"no gold source{f' page {page}' if page is not None else ''} cited ({cited})")
         correct = not reasons
     if bad_figures:
         reasons.append(f"unsupported figures {bad_figures}")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -44,7 +45,11 @@ from rag.answerability import answerability_resource
 if TYPE_CHECKING:
     from rag.chain import AnswerChain
 
-SETS = {"sample": PROJECT_ROOT / "eval" / "sets" / "sample.jsonl"}
+SETS = {"sample": PROJECT_ROOT / "eval" / "sets" / "sample.jsonl",
+        "formats": PROJECT_ROOT / "eval" / "sets" / "formats.jsonl"}
+# The `formats` set's documents are made and ingested afresh on every run: the set
+# measures ingest (OCR, tables, 公文, printed PDFs) as much as answers.
+FORMATS_DIR = PROJECT_ROOT / "data" / "formats"
 NCP_SETS = ("ncp", "ncp-dev", "ncp-test", "ncp-lodo", "ncp-lodo-dev")
 NCP_INDEX = PROJECT_ROOT / "data" / "index-ncp"
 NCP_LODO_INDEX = {"ncp-lodo": PROJECT_ROOT / "data" / "index-ncp-lodo",
@@ -109,6 +114,19 @@ def build_index_without(app: App, corpus: Path, left_out: set[str]) -> None:
                 if line.strip() and str(json.loads(line).get("docid")) not in left_out:
                     dst.write(line)
         app.ingestor().run([kept])
+
+
+def build_formats_index(app: App, corpus: Path) -> None:
+    """Make the formats corpus and ingest it into a fresh index, reporting what
+    ingest said of each file (an OCR'd page, a refused file)."""
+    from eval.format_docs import build_corpus
+
+    shutil.rmtree(corpus, ignore_errors=True)
+    shutil.rmtree(app.settings.index_dir, ignore_errors=True)
+    files = build_corpus(corpus)
+    report = app.ingestor().run(files, progress=False)
+    for problem in (*report.skipped, *report.warnings):
+        print(f"ingest: {problem}", file=sys.stderr)
 
 
 def refusal_line(graded: Sequence[Graded]) -> str:
@@ -194,7 +212,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.compare:
         return cmd_compare(args)
     ncp, lodo = args.set in NCP_SETS, args.set in NCP_LODO_INDEX
-    index = args.index or (NCP_LODO_INDEX[args.set] if lodo else NCP_INDEX if ncp else None)
+    formats = args.set == "formats"
+    index = args.index or (NCP_LODO_INDEX[args.set] if lodo else NCP_INDEX if ncp else
+                           FORMATS_DIR / "index" if formats else None)
     items, same_as = load_set(args.set, args.bench, args.split)
     left_out = {str(i["left_out"]) for i in items if i.get("left_out")}
     settings = Settings.from_env(index_dir=index, llm=args.llm, min_evidence=args.min_evidence)
@@ -205,6 +225,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
             build_index_without(app, args.bench / "corpus.jsonl", left_out)
         else:
             app.ingestor().run([args.bench / "corpus.jsonl"])
+    if formats:
+        build_formats_index(app, FORMATS_DIR / "corpus")
     t0 = time.perf_counter()
     chain = app.chain(args.llm)
     if lodo and (present := left_out & set(chain.retriever.store.files())):

@@ -6,6 +6,12 @@ boundary. A numbered heading (`一、` `（一）` `1.` `1、` `第X条`) starts
 once the current one is reasonably full, and every chunk records the heading path
 it sits under. Consecutive chunks of a section share about `overlap` characters of
 whole trailing sentences. `doc.text[chunk.start:chunk.end] == chunk.text` always.
+
+A Markdown table row (`ingest.tables`) is one segment, never split unless it alone
+exceeds `max_size`, and a header is never separated from its first row. A long table
+is chunked by rows like sentences; a chunk that starts below the header carries the
+header and separator lines in `Chunk.table_header` (retrieval and quotes read them),
+since its text, a true span of the document, cannot repeat them.
 """
 
 from __future__ import annotations
@@ -13,10 +19,12 @@ from __future__ import annotations
 import bisect
 import re
 from dataclasses import dataclass
+from typing import Sequence
 
+from ingest.tables import TableBlock, block_at, is_table_line, table_blocks
 from policyqa.errors import ConfigError
 from rag.figures import extract_figures
-from policyqa.types import Article, Chunk, Document
+from policyqa.types import Article, Chunk, Document, Page
 
 __all__ = ["chunk_document", "heading_level", "heading_title"]
 
@@ -89,8 +97,22 @@ class _Seg:
     head_only: bool = False  # a heading with no body text in the same segment
 
 
-def _segments(text: str, lo: int, hi: int) -> list[_Seg]:
-    """Sentences and line ends of text[lo:hi], whitespace-only pieces dropped."""
+def _segments(text: str, lo: int, hi: int, tables: Sequence[TableBlock] = ()) -> list[_Seg]:
+    """Sentences and line ends of text[lo:hi], whitespace-only pieces dropped; the rows
+    of the `tables` inside it whole, a header with its separator and first row."""
+    out: list[_Seg] = []
+    pos = lo
+    for block in tables:
+        if lo <= block.start and block.end <= hi:
+            out += _sentences(text, pos, block.start)
+            first = 3 if block.has_header else 1
+            out.append(_Seg(block.start, block.lines[:first][-1][1]))
+            out += [_Seg(a, b) for a, b in block.lines[first:]]
+            pos = block.end
+    return out + _sentences(text, pos, hi)
+
+
+def _sentences(text: str, lo: int, hi: int) -> list[_Seg]:
     out: list[_Seg] = []
     for m in _SEGMENT.finditer(text, lo, hi):
         a, b = m.start(), m.end()
@@ -165,6 +187,8 @@ def _is_free_heading(text: str, seg: _Seg, title: str) -> bool:
     if not _at_line_start(text, seg.start):
         return False
     line = _line_of(text, seg.start).strip()
+    if is_table_line(line):
+        return False  # a short row has no punctuation either
     if not (2 <= len(line) <= 25) or any(c in _PROSE for c in line):
         return False
     if line == title or _NOT_HEADING.match(line):
@@ -215,19 +239,20 @@ def _assign_paths(text: str, segs: list[_Seg], free: bool, title: str) -> None:
         seg.head_only = level is not None and seg.end - seg.start <= len(stack[-1][1]) + 1
 
 
-def _page_of(doc: Document, pos: int) -> int | None:
+def _page_of(doc: Document, pos: int) -> Page | None:
     if not doc.pages:
         return None
     starts = [p.start for p in doc.pages]
     k = bisect.bisect_right(starts, pos) - 1
-    return doc.pages[max(k, 0)].number
+    return doc.pages[max(k, 0)]
 
 
 def _chunk_article(
-    doc: Document, art: Article, size: int, max_size: int, overlap: int, free: bool
+    doc: Document, art: Article, size: int, max_size: int, overlap: int, free: bool,
+    tables: Sequence[TableBlock] = (),
 ) -> list[tuple[int, int, tuple[str, ...]]]:
     text = doc.text
-    segs = _segments(text, art.start, art.end)
+    segs = _segments(text, art.start, art.end, tables)
     _assign_paths(text, segs, free, art.title or doc.meta.title)
     pieces: list[_Seg] = []
     for s in segs:
@@ -260,6 +285,15 @@ def _chunk_article(
         else:
             spans.append(last)
     return spans
+
+
+def _carried_header(text: str, tables: Sequence[TableBlock], start: int) -> str:
+    """The header and separator lines of the table a chunk starting at `start` opens
+    inside of (below its header line), or ""."""
+    block = block_at(tables, start)
+    if block is None or not block.has_header or start < block.lines[0][1]:
+        return ""
+    return text[block.lines[0][0] : block.lines[1][1]]
 
 
 def _path_of(segs: list[_Seg]) -> tuple[str, ...]:
@@ -303,9 +337,11 @@ def chunk_document(doc: Document, size: int = 400, max_size: int = 500, overlap:
     )
     numbered = any(heading_level(line) is not None for line in doc.text.split("\n"))
     free = len(articles) == 1 and not numbered
+    tables = table_blocks(doc.text)
     chunks: list[Chunk] = []
     for art in articles:
-        for start, end, path in _chunk_article(doc, art, size, max_size, overlap, free):
+        for start, end, path in _chunk_article(doc, art, size, max_size, overlap, free, tables):
+            page, last = _page_of(doc, start), _page_of(doc, max(end - 1, start))
             chunks.append(
                 Chunk(
                     chunk_id=f"{doc.doc_id}#{len(chunks)}",
@@ -321,7 +357,11 @@ def chunk_document(doc: Document, size: int = 400, max_size: int = 500, overlap:
                     issuer=art.issuer or doc.meta.issuer,
                     date=doc.meta.date,
                     doc_number=doc.meta.doc_number,
-                    page=_page_of(doc, start),
+                    page=page.number if page else None,
+                    table_header=_carried_header(doc.text, tables, start),
+                    # pages between start and end are OCR'd when either end's page is: a
+                    # scanned document is scanned throughout
+                    ocr=bool(page and page.ocr or last and last.ocr),
                 )
             )
     return chunks

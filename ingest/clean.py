@@ -5,6 +5,8 @@
 * newlines normalised, invisible characters removed, indentation stripped;
 * page chrome dropped (breadcrumbs, share/print/font widgets, view counters,
   document-sharing-site banners and web-viewer page markers);
+* Kangxi and supplementary radicals and CJK compatibility ideographs (what a PDF
+  printed from a browser extracts: ``⼈员`` ``⻔户``) made the ideographs a user types;
 * full-width digits, Latin letters, ``％`` and the ideographic space made ASCII,
   Chinese punctuation kept; ASCII ``, : ;`` and ``( )`` between Chinese text made
   full-width (never inside numbers such as ``1,200``);
@@ -19,10 +21,15 @@ adjacent typesetting space disappears.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import statistics
+import unicodedata
+from collections import Counter
 from dataclasses import dataclass
+from importlib import resources
 
+from ingest.tables import is_table_line
 from policyqa.types import Page
 
 __all__ = [
@@ -103,6 +110,28 @@ _FW_THOUSANDS = re.compile(r"(?<=[０-９])，(?=[０-９]{3}(?![０-９]))")
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
 
 
+def _ideograph_table() -> dict[int, str]:
+    """Radicals and compatibility ideographs -> the unified ideograph. NFKC knows
+    the Kangxi radicals and the compatibility ideographs; the radicals supplement
+    (⻔ ⻚ ⻋ ...) comes from a data file. Every mapping is one character to one, so
+    offsets (pages, citations) are unchanged."""
+    table: dict[int, str] = {}
+    blocks = (range(0x2F00, 0x2FE0), range(0xF900, 0xFB00), range(0x2F800, 0x2FA20))
+    for code in (c for block in blocks for c in block):
+        folded = unicodedata.normalize("NFKC", chr(code))
+        if len(folded) == 1 and folded != chr(code):
+            table[code] = folded
+    text = resources.files("ingest").joinpath("resources", "radicals.txt").read_text(encoding="utf-8")
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            radical, ideograph = line.split("\t")[:2]
+            table[ord(radical)] = ideograph
+    return table
+
+
+IDEOGRAPHS = _ideograph_table()
+
+
 def _normalise_chars(text: str) -> str:
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = re.sub("[\u2028\u2029\x0b\x0c\x85]", "\n", text)
@@ -111,7 +140,7 @@ def _normalise_chars(text: str) -> str:
     # １，２００ is 1,200: once the digits are ASCII, a full-width comma left between
     # them would read as a list (1，200 = "1 and 200"), changing the figure.
     text = _FW_THOUSANDS.sub(",", text)
-    text = text.translate(_INVISIBLE).translate(_FW_TRANSLATE)
+    text = text.translate(_INVISIBLE).translate(_FW_TRANSLATE).translate(IDEOGRAPHS)
     text = re.sub(r"(?<=\d)．(?=\d)", ".", text)  # １．２万 -> 1.2万
     return text
 
@@ -364,8 +393,11 @@ _DATE_LINE = re.compile(r"^\d{4}\s*年\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*日)?$")
 
 def _is_fixed_line(line: str, as_next: bool = False) -> bool:
     """Lines that take no part in a join: metadata rows, doc numbers, dates, bylines,
-    pure heading lines; as the second line also any heading and a news item start."""
+    pure heading lines, table rows; as the second line also any heading and a news
+    item start."""
     s = line.strip()
+    if is_table_line(s):
+        return True
     if _META_LINE.match(s) or _DOCNO_LINE.match(s) or _DATE_LINE.match(s) or _BYLINE.match(s):
         return True
     if as_next:
@@ -389,9 +421,13 @@ def _starts_with_fragment(line: str) -> bool:
 class _Layout:
     column: bool
     width: float
+    # The typical full line: on a page of short headings and title lines (a 公文) the
+    # median line is shorter than a full one, which would fall out of the band.
+    full: float = 0.0
 
     def in_band(self, w: float) -> bool:
-        return self.column and (0.7 * self.width <= w <= 1.15 * self.width or w >= 2.5 * self.width)
+        top = 1.15 * max(self.width, self.full)
+        return self.column and (0.7 * self.width <= w <= top or w >= 2.5 * self.width)
 
 
 def _blocks(lines: list[str]) -> list[list[int]]:
@@ -411,13 +447,16 @@ def _blocks(lines: list[str]) -> list[list[int]]:
 def _layout(lines: list[str], blocks: list[list[int]]) -> _Layout:
     """Detect a hard-wrapped column layout (newspaper columns, PDF lines): most
     non-final lines of multi-line paragraphs have about the same width."""
-    widths = [display_width(lines[i]) for b in blocks if len(b) >= 2 for i in b[:-1]]
+    # rows of a table are alike in width without being wrapped text
+    # (and headings, dates, 文号 lines are as short as they are, wrapped or not)
+    widths = [display_width(lines[i]) for b in blocks if len(b) >= 2 for i in b[:-1] if not _is_fixed_line(lines[i])]
     widths = [w for w in widths if w >= 4]
     if len(widths) < 4:
         return _Layout(False, 0.0)
     med = statistics.median(widths)
     near = sum(1 for w in widths if 0.75 * med <= w <= 1.3 * med)
-    return _Layout(near / len(widths) >= 0.6 and med <= 60, med)
+    full = statistics.median(w for w in widths if w >= med)
+    return _Layout(near / len(widths) >= 0.6 and med <= 60, med, full)
 
 
 def _ends_sentence(line: str, layout: _Layout) -> bool:
@@ -445,7 +484,13 @@ def _title_like_single(lines: list[str], block: list[int], layout: _Layout) -> b
     return not _has_clause_punct(line) and display_width(line) <= 1.3 * max(layout.width, 1)
 
 
+# No line of Chinese text starts with these: one that does was cut from the line before.
+# (Not `）` or `》`: `）实施…` is a heading that lost its `（`, `》》延伸阅读` a web marker.)
+_LINE_CANNOT_START = tuple("。，、；：？！”’」』")
+
+
 def _rejoin(lines: list[str]) -> list[str]:
+    lines = _join_orphan_punctuation(lines)
     blocks = _blocks(lines)
     layout = _layout(lines, blocks)
     if not layout.column:
@@ -493,6 +538,16 @@ def _rejoin(lines: list[str]) -> list[str]:
     return out
 
 
+def _join_orphan_punctuation(lines: list[str]) -> list[str]:
+    out: list[str] = []
+    for line in lines:
+        if out and out[-1].strip() and line.lstrip().startswith(_LINE_CANNOT_START) and not is_table_line(line):
+            out[-1] = out[-1].rstrip() + line.lstrip()
+        else:
+            out.append(line)
+    return out
+
+
 # --------------------------------------------------------------------------- flattened text
 
 _DOC_SUFFIX = "方案|办法|意见|通知|要点|规划|计划|细则|规定|决定|答复|公告|通报|报告|纲要|指南|措施|条例|指引|函"
@@ -517,7 +572,7 @@ def _split_flattened(lines: list[str]) -> list[str]:
             # `广西利用应急广播加强农村疫情防控宣传新华社南宁1月28日电（记者…）…`
             out.append(m.group(1))
             line = line[m.end(1) :]
-        if len(line) > 300:
+        if len(line) > 300 and not is_table_line(line):
             if first:
                 m = _LEAD_TITLE.match(line)
                 if m and len(line) - m.end() > 100:
@@ -558,6 +613,55 @@ def _clean_piece(text: str) -> str:
     return "\n".join(out)
 
 
+# Running headers and footers of PDF pages (a short title, the issuer, a footer, page
+# numbers in any form): a line among the first or last few lines of a page that
+# stands there on most pages.
+_RUNNING_EDGE = 2  # non-blank lines at each end of a page
+_RUNNING_SHARE = 0.6
+_RUNNING_MIN_PAGES = 3
+
+
+def _running_key(line: str) -> str:
+    """A line as it repeats from page to page: spaces dropped and every number alike,
+    so `— 3 —` and `— 4 —`, `第3页 共10页` and `第4页 共10页` are one line."""
+    return re.sub(r"\d+", "#", re.sub(r"\s+", "", line))
+
+
+def _edges(lines: list[str]) -> tuple[list[int], list[int]]:
+    """The first and the last few non-blank lines (table rows left out: a table's
+    header row repeats at the top of each page it runs over)."""
+    filled = [i for i, line in enumerate(lines) if line.strip()]
+    top, bottom = filled[:_RUNNING_EDGE], filled[::-1][:_RUNNING_EDGE]
+    return [i for i in top if not is_table_line(lines[i])], [i for i in bottom if not is_table_line(lines[i])]
+
+
+def _drop_running_lines(pages: list[str]) -> list[str]:
+    """Each page without the lines at its top or bottom that stand at the top or
+    bottom of at least 60% of the pages (and of 3 or more)."""
+    split = [page.split("\n") for page in pages]
+    edges = [_edges(lines) for lines in split]
+    counts = Counter(
+        key for lines, (top, bottom) in zip(split, edges) for key in {_running_key(lines[i]) for i in top + bottom}
+    )
+    need = max(_RUNNING_MIN_PAGES, _RUNNING_SHARE * len(pages))
+    running = {key for key, n in counts.items() if n >= need and key}
+    if not running:
+        return pages
+    out: list[str] = []
+    for lines, (top, bottom) in zip(split, edges):
+        drop: set[int] = set()
+        for zone in (top, bottom):  # each from its page edge inwards
+            seen: set[str] = set()
+            for i in zone:
+                key = _running_key(lines[i])
+                # once per edge: a title under a running header of the same words stays
+                if key in running and key not in seen:
+                    drop.add(i)
+                    seen.add(key)
+        out.append("\n".join(line for i, line in enumerate(lines) if i not in drop))
+    return out
+
+
 def clean_text(text: str, pages: tuple[Page, ...] = ()) -> tuple[str, tuple[Page, ...]]:
     """Clean `text`; `pages` (PDF page starts in `text`) are mapped to the cleaned
     text. Each page is cleaned on its own and the pages are joined with a newline,
@@ -567,7 +671,8 @@ def clean_text(text: str, pages: tuple[Page, ...] = ()) -> tuple[str, tuple[Page
     ordered = sorted(pages, key=lambda p: p.start)
     bounds = [min(max(p.start, 0), len(text)) for p in ordered] + [len(text)]
     prefix = _clean_piece(text[: bounds[0]]) if text[: bounds[0]].strip() else ""
-    pieces = [_clean_piece(text[bounds[k] : bounds[k + 1]]) for k in range(len(ordered))]
+    raw_pages = _drop_running_lines([text[bounds[k] : bounds[k + 1]] for k in range(len(ordered))])
+    pieces = [_clean_piece(page) for page in raw_pages]
     out = prefix
     starts: list[int | None] = []
     for piece in pieces:
@@ -584,4 +689,4 @@ def clean_text(text: str, pages: tuple[Page, ...] = ()) -> tuple[str, tuple[Page
         nxt = st if st is not None else nxt
         resolved.append(nxt)
     resolved.reverse()
-    return out, tuple(Page(number=p.number, start=st) for p, st in zip(ordered, resolved))
+    return out, tuple(dataclasses.replace(p, start=st) for p, st in zip(ordered, resolved))

@@ -20,9 +20,11 @@ from pathlib import Path
 import docx
 from bs4 import BeautifulSoup, CData, NavigableString, Tag
 from charset_normalizer import from_bytes
-from docx.table import Table
+from docx.table import Table, _Cell, _Row
 
+from ingest.garble import garbled_reason
 from ingest.pdf_worker import PdfLimits, PdfProblem, extract_pdf_pages
+from ingest.tables import MAX_GRID_CELLS, is_data_table, markdown_table
 from policyqa.errors import IngestError
 from policyqa.types import Page, RawDocument
 
@@ -44,30 +46,6 @@ _MAX_BAD_SHARE = 0.02
 # replacement characters instead of being handed to the charset detector.
 _MAX_REPLACED_SHARE = 0.01
 
-# PDF text layers: replacement, private-use (both planes) and control characters
-# are what a font without a usable ToUnicode map extracts as. Symbol fonts map a
-# few bullets into the private-use area, so a small share is normal.
-_GARBLE_CHARS = re.compile(
-    "[\x00-\x08\x0e-\x1f\x7f-\x9f\ufffd\ue000-\uf8ff\U000f0000-\U0010ffff]"
-)
-_CJK_CHAR = re.compile("[\u3400-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f]")
-_MAX_GARBLED_SHARE = 0.05
-_PRIVATE_OR_REPLACEMENT = re.compile("[\ufffd\ue000-\uf8ff\U000f0000-\U0010ffff]")
-_NON_ASCII_VISIBLE = re.compile(r"[^\x00-\x7f\s]")
-# What a Chinese policy PDF is made of beyond ASCII: Latin-1 and Latin Extended-A,
-# Greek, general punctuation through dingbats (①, Ⅱ, ■, ★, arrows, maths), CJK
-# radicals, symbols, kana, enclosed and compatibility forms, ideographs, full-width
-# forms. Raw CIDs read as code points fall mostly outside it.
-_PDF_PLAUSIBLE = re.compile(
-    "[\u00a0-\u017f\u0370-\u03ff\u2000-\u27bf\u2e80-\u2fdf\u3000-\u33ff\u3400-\u4dbf"
-    "\u4e00-\u9fff\uf900-\ufaff\ufe10-\ufe6f\uff00-\uffef\U00020000-\U0002fa1f]"
-)
-_MAX_ODD_SHARE = 0.2
-# Accented Latin letters with no Chinese at all: GBK bytes read as Latin-1.
-_MAX_LATIN1_SHARE = 0.3
-_LATIN1_LETTER = re.compile("[\u00c0-\u00ff]")
-# Whitespace, except the control characters Python also counts as whitespace.
-_SPACE = re.compile(r"(?![\x1c-\x1f\x85])\s")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 # A 1,000-page Word document holds about 20 MB of XML; images are stored, not inflated much.
@@ -85,6 +63,7 @@ _HTML_BLOCKS = (
 )
 _HTML_CELLS = ("td", "th")
 _HTML_SPACES = re.compile(r"\s+")
+_HTML_NUMBER = re.compile(r"\s*(\d{1,6})")
 _HTML_CHARSET = re.compile(rb"""charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
 # GB2312 and GBK pages routinely contain characters outside their declared
 # charset; GB18030 is a strict superset of both.
@@ -318,54 +297,33 @@ def _require_text(text: str) -> str:
 
 
 def _pdf_text(data: bytes, limits: PdfLimits) -> tuple[str, tuple[Page, ...]]:
+    """The pages' texts joined by newlines, and where each page starts. A page read
+    by OCR says so (`Page.ocr`); one that needed OCR but was not read (page cap, time
+    budget, OCR unavailable) says why (`Page.unread`)."""
     try:
-        page_texts = [_no_surrogates(t) for t in extract_pdf_pages(data, limits)]
+        read = extract_pdf_pages(data, limits)
     except PdfProblem as problem:
         raise _Problem(str(problem)) from None
+    page_texts = [_no_surrogates(t) for t in read.texts]
     if not any(t.strip() for t in page_texts):
-        raise _Problem("no text layer (scanned or image-only PDF); the PDF needs OCR")
+        raise _Problem(read.no_text_reason())
 
+    unread = dict(read.unread)
     pages: list[Page] = []
     start = 0
     for number, page_text in enumerate(page_texts, start=1):
-        pages.append(Page(number=number, start=start))
+        pages.append(Page(number=number, start=start, ocr=number in read.ocr, unread=unread.get(number, "")))
         start += len(page_text) + 1  # +1 for the "\n" joining pages
     text = "\n".join(page_texts)
     garbled = _garbled_reason(text)
     if garbled:
-        raise _Problem(garbled)
+        raise _Problem(garbled + read.why_unread())
     return text, tuple(pages)
 
 
 def _garbled_reason(text: str) -> str | None:
-    """Why a PDF text layer is unusable, or None.
-
-    A font whose ToUnicode map is missing or broken extracts as replacement,
-    private-use or control characters; as raw CIDs read as code points, which land
-    in scripts a Chinese document never uses (Cyrillic, Arabic, Ethiopic …); or,
-    when GBK codes were mapped one to one onto Latin-1, as accented-letter soup with
-    no Chinese at all. Indexing that would put junk in front of every search."""
-    n = len(text) - len(_SPACE.findall(text))
-    if not n:
-        return None
-    bad = len(_GARBLE_CHARS.findall(text))
-    cjk = len(_CJK_CHAR.findall(text))
-    latin1 = len(_LATIN1_LETTER.findall(text))
-    non_ascii = len(_NON_ASCII_VISIBLE.findall(text))
-    odd = non_ascii - len(_PDF_PLAUSIBLE.findall(text)) - len(_PRIVATE_OR_REPLACEMENT.findall(text))
-    if (
-        bad / n > _MAX_GARBLED_SHARE
-        or odd / n > _MAX_ODD_SHARE
-        or (not cjk and latin1 / n > _MAX_LATIN1_SHARE)
-    ):
-        shares = [(bad, "replacement, private-use or control characters"), (odd, "symbols from unrelated scripts"),
-                  (latin1, "accented Latin letters")]
-        found = ", ".join(f"{k / n:.0%} {what}" for k, what in shares if k / n >= 0.005)
-        return (
-            f"text layer is garbled ({found}; {cjk / n:.0%} Chinese characters): "
-            "a font has a broken or missing Unicode map; the PDF needs OCR"
-        )
-    return None
+    """Why a PDF text layer is unusable, or None (see `ingest.garble`)."""
+    return garbled_reason(text)
 
 
 # ---------------------------------------------------------------- DOCX
@@ -416,20 +374,64 @@ def _check_unpacked_size(data: bytes) -> None:
 
 
 def _docx_table_lines(table: Table) -> list[str]:
-    """One line per row, cells separated by tabs, so a label stays next to its value."""
+    """A data table as Markdown (`ingest.tables`); a layout table (one row or column,
+    a form, tables nested in its cells) as the lines of its text."""
+    grid = _docx_grid(table)
+    if grid is not None and is_data_table(grid):
+        return markdown_table(grid)
+    cells = _docx_unique_cells(table)
+    if any(cell.tables for cell in cells):
+        # Page layout: each cell's paragraphs and tables in order, a nested table
+        # rendered like any other (it may be data).
+        lines: list[str] = []
+        for cell in cells:
+            for block in cell.iter_inner_content():
+                lines.extend(_docx_table_lines(block) if isinstance(block, Table) else [block.text])
+        return lines
     lines = []
     for row in table.rows:
-        cells: list[str] = []
-        seen: set[int] = set()
-        for cell in row.cells:
-            # A merged cell appears once per grid column it spans; keep it once.
-            if id(cell._tc) in seen:
-                continue
-            seen.add(id(cell._tc))
-            cells.append(cell.text.strip())
-        if any(cells):
-            lines.append("\t".join(cells))
+        texts = [cell.text.strip() for cell in _docx_unique_cells(row)]
+        if any(texts):
+            # tabs keep a label next to its value
+            lines.append("\t".join(texts))
     return lines
+
+
+def _docx_grid(table: Table) -> list[list[str]] | None:
+    """The cell texts per grid position, a merged cell's text in every position it
+    covers (python-docx gives the spanning cell for each); None for a table with
+    nested tables or more than MAX_GRID_CELLS positions."""
+    grid: list[list[str]] = []
+    # keyed by the <w:tc> element itself: the id() of an lxml proxy is reused once freed
+    texts: dict[object, str] = {}
+    size = 0
+    for row in table.rows:
+        cells = row.cells
+        size += row.grid_cols_before + len(cells)
+        if size > MAX_GRID_CELLS:
+            return None
+        out = [""] * row.grid_cols_before
+        for cell in cells:
+            if cell._tc not in texts:
+                if cell.tables:
+                    return None
+                texts[cell._tc] = cell.text
+            out.append(texts[cell._tc])
+        grid.append(out)
+    return grid
+
+
+def _docx_unique_cells(part: Table | _Row) -> list[_Cell]:
+    """The cells of a table or row, a merged cell once."""
+    rows = part.rows if isinstance(part, Table) else [part]
+    seen: set[object] = set()  # <w:tc> elements (see _docx_grid)
+    out = []
+    for row in rows:
+        for cell in row.cells:
+            if cell._tc not in seen:
+                seen.add(cell._tc)
+                out.append(cell)
+    return out
 
 
 # ---------------------------------------------------------------- HTML
@@ -451,16 +453,18 @@ def _html_text(data: bytes) -> tuple[str, dict[str, str]]:
     return text, ({"title": title} if title else {})
 
 
-def _render_html(soup: BeautifulSoup) -> str:
+def _render_html(soup: Tag) -> str:
     """The page text as a browser lays it out: block elements and <br> break lines,
-    table cells end with a tab, source line breaks inside a text run are spaces
-    (except in <pre>), dropped elements (scripts, navigation …) and comments vanish.
+    a data table is a Markdown table (`_html_table_lines`), the cells of a layout
+    table end with a tab, source line breaks inside a text run are spaces (except in
+    <pre>), dropped elements (scripts, navigation …) and comments vanish.
 
     One walk over the tree with an explicit stack: editing the tree instead
     (decompose, insert_before, replace_with) costs a scan of the siblings per edit,
     which made a page of 20,000 paragraphs take a minute, and recursion would
     fail on deeply nested markup."""
     parts: list[str] = []
+    layout = _tables_holding_tables(soup)
     # (node, depth of enclosing <pre> elements, closing?)
     stack: list[tuple[object, int, bool]] = [(soup, 0, False)]
     while stack:
@@ -486,12 +490,79 @@ def _render_html(soup: BeautifulSoup) -> str:
         if name == "br":
             parts.append("\n")
             continue
+        if name == "table" and id(node) not in layout:
+            table = _html_table_lines(node)
+            if table:
+                parts.append("\n" + "\n".join(table) + "\n")
+                continue
         if name in _HTML_BLOCKS:
             parts.append("\n")
         depth = in_pre + (name == "pre")
         stack.append((node, depth, True))
         stack.extend((child, depth, False) for child in reversed(node.contents))
     return "".join(parts)
+
+
+def _tables_holding_tables(root: Tag) -> set[int]:
+    """ids of the <table> elements with another table inside: page layout (one walk,
+    like `_render_html`)."""
+    out: set[int] = set()
+    # (node, the nearest <table> around it)
+    stack: list[tuple[Tag, Tag | None]] = [(root, None)]
+    while stack:
+        node, table = stack.pop()
+        if node.name == "table":
+            if table is not None:
+                out.add(id(table))
+            table = node
+        stack.extend((child, table) for child in node.contents if isinstance(child, Tag))
+    return out
+
+
+def _html_table_lines(table: Tag) -> list[str]:
+    """A <table> holding no other table as Markdown lines, its caption first; [] when
+    it is not a data table (see `ingest.tables.is_data_table`)."""
+    grid = _html_grid(table)
+    if grid is None or not is_data_table(grid):
+        return []
+    caption = table.find("caption", recursive=False)
+    title = " ".join(_render_html(caption).split()) if caption else ""
+    return ([title] if title else []) + markdown_table(grid)
+
+
+def _html_grid(table: Tag) -> list[list[str]] | None:
+    """The cell texts per grid position, a cell spanning columns or rows (colspan,
+    rowspan) repeated in each position it covers; None past MAX_GRID_CELLS."""
+    rows = table.find_all("tr")
+    taken: dict[tuple[int, int], str] = {}
+    for r, tr in enumerate(rows):
+        col = 0
+        for cell in tr.find_all(_HTML_CELLS, recursive=False):
+            while (r, col) in taken:
+                col += 1
+            text = _render_html(cell)
+            # As browsers read them: colspan 1..1000; rowspan 0 runs to the end of the
+            # table; a span never reaches past the last row.
+            width = min(_html_span(cell.get("colspan"), 1), 1000)
+            height = _html_span(cell.get("rowspan"), 0)
+            height = len(rows) - r if height == 0 else min(height, len(rows) - r)
+            if len(taken) + width * height > MAX_GRID_CELLS:
+                return None
+            for i in range(height):
+                for j in range(width):
+                    taken.setdefault((r + i, col + j), text)
+            col += width
+    width = max((c for _, c in taken), default=-1) + 1
+    if width * len(rows) > MAX_GRID_CELLS:
+        return None
+    return [[taken.get((r, c), "") for c in range(width)] for r in range(len(rows))]
+
+
+def _html_span(value: object, least: int) -> int:
+    """A colspan/rowspan attribute: its leading digits (`2px` is 2), at least `least`;
+    1 when missing or unreadable."""
+    m = _HTML_NUMBER.match(str(value)) if value is not None else None
+    return max(int(m.group(1)), least) if m else 1
 
 
 def _declared_charset(data: bytes) -> tuple[str, ...]:

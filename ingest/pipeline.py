@@ -21,7 +21,7 @@ from ingest.chunker import chunk_document
 from ingest.document import build_document
 from ingest.embeddings import EmbeddingCache, encode_passages
 from ingest.loaders import iter_files, load_file
-from ingest.pdf_worker import PdfLimits
+from ingest.pdf_worker import PdfLimits, unread_warning
 from ingest.store import FaissBm25Store, FileRecord, IndexLock, current_generation
 from ingest.tokenize import TOKENIZER_VERSION, Tokenizer
 from rag.safety import injection_spans
@@ -29,6 +29,11 @@ from rag.targets import TargetRecord, document_targets, read_targets_file, save_
 from policyqa.errors import IngestError, PolicyQAError
 from policyqa.settings import Settings
 from policyqa.types import Chunk, Document
+
+# Bump when reading a file gives different text, metadata or chunks (a loader, the
+# cleaning, the 公文 rules, the chunker): unchanged files indexed by older rules are
+# read again on the next ingest. 2: OCR, tables as tables, radicals, 公文 head and tail.
+READER_VERSION = "2"
 
 
 @dataclass(frozen=True)
@@ -101,7 +106,7 @@ class Ingestor:
             seen: dict[str, str] = {}
             bytes_read = 0
             max_bytes = int(self.settings.max_file_mb * 1024 * 1024)
-            pdf = PdfLimits(self.settings.pdf_timeout_s, self.settings.pdf_memory_mb, self.settings.pdf_max_pages)
+            pdf = PdfLimits.from_settings(self.settings, progress=show)
             files = list(iter_files(paths))
             for path in tqdm(files, desc="reading", unit="file", disable=not show):
                 t0 = time.perf_counter()
@@ -111,12 +116,15 @@ class Ingestor:
                 if result.documents:
                     bytes_read += _size(path)
                 for raw in result.documents:
+                    unread = unread_warning(raw.pages)
+                    if unread:  # a scan over the OCR page cap or time budget: indexed in part
+                        warnings.append(IngestError(raw.source, unread))
                     if raw.source in seen:
                         skipped.append(IngestError(raw.source, f"duplicate source name (already read from {seen[raw.source]})"))
                         continue
                     seen[raw.source] = raw.path or str(path)
                     old = known.get(raw.source)
-                    if old is not None and old.sha256 == raw.sha256:
+                    if old is not None and old.sha256 == raw.sha256 and old.reader == READER_VERSION:
                         unchanged.append(raw.source)
                         continue
                     try:
@@ -239,6 +247,7 @@ def _record(doc: Document, n: int) -> FileRecord:
     return FileRecord(
         source=doc.source, sha256=doc.sha256, doc_id=doc.doc_id, chunks=n, title=m.title,
         issuer=m.issuer, date=m.date, region=m.region, doc_number=m.doc_number, path=doc.path,
+        reader=READER_VERSION,
     )
 
 

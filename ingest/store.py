@@ -72,6 +72,10 @@ class FileRecord:
     region: str = ""
     doc_number: str = ""
     path: str = ""
+    # The reading rules (ingest.pipeline.READER_VERSION) that made this record: a file
+    # read by older rules is read again, so OCR or table support reaches files that
+    # did not change. Records from before this field have "".
+    reader: str = ""
 
 
 class Store(Protocol):

@@ -1,22 +1,30 @@
 """Document metadata and article boundaries, read from cleaned text.
 
 `extract_meta` reads what a document states about itself (title, issuer, date,
-document number) and infers where it applies (region, level) from the issuer, the
-title and the text. `split_articles` finds the articles of a multi-article
-newspaper page; an ordinary document is one article.
+document number, and the 公文 head and tail: 签发人, 主送机关, 成文日期, 附件, 抄送,
+印发机关和印发日期, 施行日期 and 有效期, status) and infers where it applies (region,
+level) from the issuer, the title and the text. `split_articles` finds the articles
+of a multi-article newspaper page; an ordinary document is one article.
 """
 
 from __future__ import annotations
 
+import calendar
 import re
 from collections import Counter
 from dataclasses import dataclass
+from datetime import date as Date
+from datetime import timedelta
+from functools import cache
+from importlib import resources
 
 from ingest.clean import HEADING_RE, is_cjk
 from policyqa.types import Article, DocMeta
 
 __all__ = [
     "extract_meta",
+    "official_facts",
+    "Stated",
     "split_articles",
     "parse_date",
     "normalise_doc_number",
@@ -114,7 +122,7 @@ def find_places(text: str) -> list[_Place]:
 # --------------------------------------------------------------------------- small parsers
 
 _CN_DIGIT = {"〇": 0, "零": 0, "O": 0, "○": 0, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5,
-             "六": 6, "七": 7, "八": 8, "九": 9}
+             "六": 6, "七": 7, "八": 8, "九": 9, "两": 2}
 
 
 def _cn_number(s: str) -> int | None:
@@ -207,6 +215,10 @@ _DOCNO_LINE = re.compile(r"^[\u4e00-\u9fff]{1,12}\s*[〔\[［(（]\s*\d{4}\s*[�
 _DATE_LINE = re.compile(r"^(?:\d{4}|[〇零一二三四五六七八九○]{4})\s*年\s*[\d一二三四五六七八九十]{1,2}\s*月(?:\s*[\d一二三四五六七八九十]{1,3}\s*日)?$")
 _ORG_SUFFIX = r"(?:厅|局|委员会|委|办公室|办|人民政府|政府|院|部|中心|公司|集团|会|署|处|联合会)"
 _ORG_LINE = re.compile(rf"^[\u4e00-\u9fff（）()、]{{2,40}}{_ORG_SUFFIX}$")
+# the 版头 of a 公文: 发文机关标志 `浙江省科学技术厅文件`; 份号, 密级 and 紧急程度 above it
+_MASTHEAD = re.compile(rf"^(?P<org>[\u4e00-\u9fff（）()、]{{1,60}}?{_ORG_SUFFIX})文件$")
+_HEAD_MARK = re.compile(r"^(?:\d{6}|(?:绝密|机密|秘密)(?:★.{0,8})?|特急|加急|特提|平急)$")
+_SIGNER = re.compile(r"签发人\s*[:：]\s*(?P<names>[\u4e00-\u9fff·、\s]{2,30})$")
 
 
 def _is_prose(s: str) -> bool:
@@ -224,6 +236,9 @@ def _title_like(s: str) -> bool:
         and not _NEWS_START.match(s)
         and not HEADING_RE.match(s)
         and not s.endswith((":", "："))
+        and not _MASTHEAD.match(s)
+        and not _HEAD_MARK.match(s)
+        and "签发人" not in s
     )
 
 
@@ -280,18 +295,24 @@ def _issuer_from_source_field(lines: list[_Line]) -> str:
     return ""
 
 
-def _signature(lines: list[_Line]) -> tuple[str, str]:
-    """(issuer, date) of the 落款 at the end: organisation line(s) then a date line."""
-    tail = lines[-8:]
-    for k in range(len(tail) - 1, -1, -1):
-        if _DATE_LINE.match(tail[k].text):
-            orgs: list[str] = []
-            j = k - 1
-            while j >= 0 and _ORG_LINE.match(tail[j].text) and len(orgs) < 4:
-                orgs.insert(0, tail[j].text)
-                j -= 1
-            return "、".join(orgs), parse_date(tail[k].text)
-    return "", ""
+def _signature(lines: list[_Line]) -> tuple[str, str, _Line | None]:
+    """(issuer, date, date line) of the 落款 at the end of the body: organisation
+    line(s) then a date line. The body ends before the 版记 and the attachment pages."""
+    body = lines[: _body_end(lines)]
+    dated = [k for k in range(len(body)) if _DATE_LINE.match(body[k].text)]
+    k = next((k for k in reversed(dated) if k >= len(body) - 8), None)
+    if k is None:
+        # an 印发 notice prints the policy it issues right after its 落款, with no
+        # 附件 page between: there a date line counts only under an organisation
+        k = next((k for k in reversed(dated) if k and _ORG_LINE.match(body[k - 1].text)), None)
+    if k is None:
+        return "", "", None
+    orgs: list[str] = []
+    j = k - 1
+    while j >= 0 and _ORG_LINE.match(body[j].text) and len(orgs) < 4:
+        orgs.insert(0, body[j].text)
+        j -= 1
+    return "、".join(orgs), parse_date(body[k].text), body[k]
 
 
 def issuer_from_text(text: str) -> str:
@@ -453,6 +474,345 @@ def _infer_region(text: str, title: str, issuer: str) -> tuple[str, str]:
     return "", level
 
 
+# --------------------------------------------------------------------------- 公文 head and tail
+
+# The tail of a document: its 落款, 附注 and 版记 (抄送, 印发) are in the last lines.
+_TAIL = 15
+# A 版记 line glued to the text before it (flattened web text) is only read this near the end.
+_GLUED_TAIL_CHARS = 800
+
+
+def _resource(name: str) -> list[str]:
+    text = resources.files("ingest").joinpath("resources", name).read_text(encoding="utf-8")
+    return [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
+
+
+_STATUS_WORDS: dict[str, str] = dict(ln.split("\t", 1) for ln in _resource("doc_status.txt"))
+_STATUS_QUALIFIER = re.compile(
+    rf"[（(【\[]\s*(?P<word>{'|'.join(sorted(_STATUS_WORDS, key=len, reverse=True))})\s*[）)】\]]"
+)
+_ADDRESSEE = re.compile(r"^(?P<to>[^。；！？:：]{2,160}?)\s*[:：]")
+_ADDRESSEE_END = re.compile(rf"(?:{_ORG_SUFFIX}|{'|'.join(_resource('addressee_words.txt'))})$")
+# flattened web text glues the title, the 文号 or the issuer onto the addressee list
+_GLUED_TITLE = re.compile(rf"^.*?(?:{_DOC_SUFFIX}|通告|[〕\]］]\s*\d{{1,5}}\s*号|\.{{3}}|…)(?=各|广大)")
+_GLUED_ORG = re.compile(rf"^.*?{_ORG_SUFFIX}(?=各)")
+_DATE_TEXT = r"(?:\d{4}|[〇零一二三四五六七八九○]{4})\s*年\s*[\d一二三四五六七八九十]{1,2}\s*月\s*[\d一二三四五六七八九十]{1,3}\s*日"
+# 版记: `抄送：…。` and `浙江省科学技术厅办公室 2025年3月14日印发`, at a line start or
+# right after the 落款 they were flattened onto
+_GLUED = r"(?:^|(?<=[。）)日]))"
+_CC = re.compile(rf"{_GLUED}抄送\s*[:：]\s*(?P<cc>.+)$")
+_PRINTED = re.compile(rf"{_GLUED}(?P<org>[\u4e00-\u9fff（）()、]{{1,40}}?{_ORG_SUFFIX})\s*(?P<date>{_DATE_TEXT})\s*印发$")
+# 附件说明 `附件：1. …` and the attachment pages that follow the 落款 (`附件1`)
+_ATTACHMENT_NOTE = re.compile(r"^附件\s*[:：]\s*(?P<rest>.*)$")
+_ATTACHMENT_ITEM = re.compile(r"^(?:\d{1,2}|[一二三四五六七八九十]{1,2})\s*[.．、]\s*(?P<name>.+)$")
+_ATTACHMENT_PAGE = re.compile(r"^附件\s*\d{0,2}\s*[:：]?$")
+_HAS_DATE = re.compile(_DATE_TEXT)
+# what the document says of itself: 本办法, 以上措施, 上述政策; at the start of a
+# clause or an article (`第三十条本办法`), so that 成本 or 基本 is no 本
+_SELF = rf"(?:^|(?<=[\s，。；：、条）)\]]))(?:本|以上|上述)[\u4e00-\u9fff]{{0,12}}?(?:{_DOC_SUFFIX}|通告|政策|规则|文件)"
+_IN_FORCE = re.compile(
+    rf"{_SELF}[^。；]{{0,30}}?(?P<clause>自\s*(?P<from>[^，。；,（(的]{{2,24}}?)\s*起?\s*(?:施行|实施|执行|生效))"
+)
+_TERM = re.compile(
+    r"(?:有效期|施行期|执行期|实施期)限?\s*(?:为|暂定为?|是)?\s*(?:"
+    r"(?P<n>\d{1,2}|[一二三四五六七八九十两]{1,2})\s*(?P<unit>年|个月)"
+    r"|(?:至|到|截至|截止到?)\s*(?P<until>[^，。；（(,]{2,40})"
+    r"|(?<=[为定是])\s*(?P<period>[^，。；（(,]{2,40}))"
+)
+_SELF_TERM = re.compile(rf"{_SELF}[^。；]{{0,20}}?(?=(?:有效期|施行期|执行期|实施期))")
+_YEAR_END = re.compile(r"^((?:19|20)\d{2})\s*年\s*(?:底|末)$")
+
+
+@dataclass(frozen=True)
+class Stated:
+    """A fact as the document states it: `value` as DocMeta holds it (ISO dates), `said`
+    as the text writes it, and [start, end) the span of the text that says it."""
+
+    value: str
+    said: str
+    start: int
+    end: int
+
+
+@cache
+def _row_rx(names: tuple[str, ...]) -> re.Pattern[str]:
+    return re.compile(
+        rf"(?:^|(?<=[\s|]))[\[【［]?\s*(?:{'|'.join(names)})\s*(?:[\]】］]|[:：])\s*\|?\s*(?P<v>[^|\[【\s][^|\[【]*)"
+    )
+
+
+def _row(lines: list[_Line], names: tuple[str, ...]) -> Stated | None:
+    """A metadata row of the head: `成文日期：2020-02-03`, `[成文日期] 2020-02-03`,
+    `成文日期: | 2020-02-03 |`."""
+    for ln in lines[:15]:
+        m = _row_rx(names).search(ln.text)
+        if m:
+            v = m.group("v").strip()
+            return Stated(v, v, ln.start + m.start("v"), ln.start + m.start("v") + len(v))
+    return None
+
+
+def _dated(row: Stated | None) -> Stated | None:
+    """A row that holds a date, with the date as its value."""
+    if row is None or not (d := parse_date(row.said)):
+        return None
+    return Stated(d, row.said, row.start, row.end)
+
+
+def _body_end(lines: list[_Line]) -> int:
+    """Index of the first line after the body and its 落款: the 版记 in the tail, or an
+    attachment page just after a date line."""
+    for k, ln in enumerate(lines):
+        if k and k >= len(lines) - _TAIL and (_CC.match(ln.text) or _PRINTED.match(ln.text)):
+            return k
+        if _ATTACHMENT_PAGE.match(ln.text) and any(_DATE_LINE.match(p.text) for p in lines[max(0, k - 4) : k]):
+            return k
+    return len(lines)
+
+
+def _masthead_issuer(lines: list[_Line]) -> str:
+    for ln in lines[:8]:
+        if m := _MASTHEAD.match(ln.text):
+            return m.group("org")
+    return ""
+
+
+def _head_issuer(lines: list[_Line]) -> str:
+    """The 发文机关 printed on its own line above a `关于…` title (a scan or a PDF
+    without the masthead's `文件`)."""
+    for ln, nxt in zip(lines[:6], lines[1:7]):
+        if _ORG_LINE.match(ln.text) and nxt.text.startswith("关于"):
+            return ln.text
+    return ""
+
+
+def _signer(lines: list[_Line]) -> Stated | None:
+    """签发人 of a 上行文, on the 发文字号 line; co-signers stand on the lines below."""
+    for k, ln in enumerate(lines[:15]):
+        m = _SIGNER.search(ln.text)
+        if not m:
+            continue
+        names = [n for n in re.split(r"[、\s]+", m.group("names")) if n]
+        end = ln.start + m.end()
+        for nxt in lines[k + 1 : k + 4]:
+            if not re.fullmatch(r"[\u4e00-\u9fff·]{2,4}", nxt.text):
+                break
+            names.append(nxt.text)
+            end = nxt.end
+        return Stated("、".join(names), "、".join(names), ln.start + m.start("names"), end)
+    return None
+
+
+def _recipients(text: str, lines: list[_Line]) -> Stated | None:
+    """主送机关: the line before the body that ends in a colon and names organisations
+    (`各市、县（市、区）科技局：`). Flattened text glues the body to it; then only a list
+    that starts with 各 is taken, since whatever precedes it is glued on too."""
+    for k, ln in enumerate(lines[:15]):
+        if HEADING_RE.match(ln.text):
+            break  # the body has begun
+        end = ln.end
+        if ln.text[-1] in "、，," and k + 1 < len(lines):  # a list wrapped onto the next line
+            end = lines[k + 1].end
+        m = _ADDRESSEE.match(text[ln.start : end])
+        if m and not _FIELD_RX.match(ln.text):
+            raw = m.group("to")
+            cut = _GLUED_TITLE.match(raw) or _GLUED_ORG.match(raw)
+            # a whole organisation name before 各 is the issuer; 省政府各部门 is one addressee
+            glued = cut and not raw.startswith(("各", "广大")) and cut.end() >= 7 and "，" not in cut.group(0)
+            at = cut.end() if cut and glued else 0
+            to = re.sub(r"\s+", "", raw[at:])
+            own_line = not text[ln.start + m.end() : end].strip()
+            plain = own_line and len(to) <= 40 and all(_ADDRESSEE_END.search(t) for t in re.split(r"[，、,]", to))
+            if _ADDRESSEE_END.search(to) and (to.startswith(("各", "广大")) or plain):
+                return Stated(to, to, ln.start + at, ln.start + m.end("to"))
+        if "。" in ln.text:
+            break  # a paragraph of the body: the addressee stands before it
+    return None
+
+
+def _signed(lines: list[_Line]) -> Stated | None:
+    """成文日期: the date line of the 落款, else a 成文日期 row of the head."""
+    _, when, line = _signature(lines)
+    if line is not None and when:
+        return Stated(when, line.text, line.start, line.end)
+    return _dated(_row(lines, ("成文日期",)))
+
+
+def _attachments(lines: list[_Line]) -> Stated | None:
+    """附件说明 `附件：1. A` with `2. B` on the lines below, or `附件：A`."""
+    body = lines[: _body_end(lines)]
+    notes = [(k, m) for k, ln in enumerate(body) if (m := _ATTACHMENT_NOTE.match(ln.text))]
+    if not notes:
+        return None
+    k, note = notes[-1]
+    rest = note.group("rest").strip()
+    first = _ATTACHMENT_ITEM.match(rest)
+    names = [first.group("name") if first else rest] if rest else []
+    end = body[k].end
+    if not rest or first:  # a numbered list goes on below
+        for ln in body[k + 1 :]:
+            m = _ATTACHMENT_ITEM.match(ln.text)
+            if not m:
+                break
+            names.append(m.group("name"))
+            end = ln.end
+    names = [n.strip() for n in names]
+    # a sentence or a glued-on 落款 is not an attachment's name
+    if not names or any(not n or "。" in n or len(n) > 80 or _HAS_DATE.search(n) for n in names):
+        return None
+    return Stated("；".join(names), "；".join(names), body[k].start, end)
+
+
+def _tail_match(rx: re.Pattern[str], text: str, lines: list[_Line]) -> tuple[_Line, re.Match[str]] | None:
+    """The last match of a 版记 pattern in the tail: at a line start, or glued on near the end."""
+    for ln in reversed(lines[-_TAIL:]):
+        m = rx.search(ln.text)
+        if m and (m.start() == 0 or ln.start + m.start() >= len(text) - _GLUED_TAIL_CHARS):
+            return ln, m
+    return None
+
+
+def _cc(text: str, lines: list[_Line]) -> Stated | None:
+    """抄送 of the 版记, up to its closing 。 or the 印发 line glued after it."""
+    found = _tail_match(_CC, text, lines)
+    if not found:
+        return None
+    ln, m = found
+    start = ln.start + m.start("cc")
+    said = m.group("cc")
+    k = lines.index(ln)
+    for nxt in lines[k + 1 : k + 4]:  # a long list wraps
+        if "。" in said or _PRINTED.search(said) or _PRINTED.match(nxt.text):
+            break
+        said = text[start : nxt.end]
+    printed = _PRINTED.search(said)
+    said = said[: printed.start()] if printed else said.split("。")[0]
+    said = said.strip().rstrip("。")
+    if not said:
+        return None
+    value = re.sub(r"\s+", "", said)
+    return Stated(value, value, start, start + len(said))
+
+
+def _printed(text: str, lines: list[_Line]) -> tuple[Stated, Stated] | None:
+    """(印发机关, 印发日期) of the 版记 line `…办公室 2025年3月14日印发`."""
+    found = _tail_match(_PRINTED, text, lines)
+    if not found:
+        return None
+    ln, m = found
+    org = Stated(m.group("org"), m.group("org"), ln.start + m.start("org"), ln.start + m.end("org"))
+    when = Stated(parse_date(m.group("date")), m.group("date"), ln.start + m.start("date"), ln.start + m.end("date"))
+    return org, when
+
+
+def _stated_date(said: str) -> str:
+    """The ISO date a phrase starts with (`2020年2月21日零时`), "" for an event."""
+    return parse_date(said) if re.match(_DATE_TEXT, said) else ""
+
+
+def _until_date(said: str) -> str:
+    """The end date of `至2027年底`, `自发布之日起至2020年6月30日`; "" for an event
+    (`至疫情解除`)."""
+    said = said.rpartition("至")[2].strip()
+    if m := _YEAR_END.match(said):
+        return f"{m.group(1)}-12-31"
+    return _stated_date(said)
+
+
+def _term_end(start: str, n: int, unit: str) -> str:
+    """The last day of a term of `n` years or months from the ISO date `start`."""
+    try:
+        first = Date.fromisoformat(start)
+    except ValueError:
+        return ""
+    months = first.month - 1 + (n * 12 if unit == "年" else n)
+    year, month = first.year + months // 12, months % 12 + 1
+    day = min(first.day, calendar.monthrange(year, month)[1])
+    return (Date(year, month, day) - timedelta(days=1)).isoformat()
+
+
+def _validity(text: str) -> tuple[Stated | None, Stated | None]:
+    """(施行, 有效期) the document states of itself: `本办法自2025年4月1日起施行，有效期至
+    2027年12月31日`, `以上措施自印发之日起实施，有效期一年`. A date a text gives for
+    something else (`《公告》自…起施行`, a licence's 有效期) is not the document's."""
+    in_force = None
+    term_at = -1
+    forces = list(_IN_FORCE.finditer(text))
+    if forces:
+        m = forces[-1]
+        when = m.group("from").strip()
+        if value := _stated_date(when):
+            in_force = Stated(value, when, m.start("from"), m.start("from") + len(when))
+        else:  # 自印发之日起施行
+            in_force = Stated("", m.group("clause"), m.start("clause"), m.end("clause"))
+        # its term follows in the same sentence, or opens the next one
+        stop = text.find("。", m.end())
+        stop = len(text) if stop < 0 else stop
+        if t := _TERM.search(text, m.end(), stop):
+            term_at = t.start()
+        elif _TERM.match(text, stop + 1):
+            term_at = stop + 1
+    if term_at < 0 and (selfs := list(_SELF_TERM.finditer(text))):
+        term_at = selfs[-1].end()
+    term = _TERM.match(text, term_at) if term_at >= 0 else None
+    if term is None:
+        return in_force, None
+    if term.group("n"):
+        n = _cn_number(term.group("n")) or 0
+        start = in_force.value if in_force and len(in_force.value) == 10 else ""
+        value = _term_end(start, n, term.group("unit")) if start and n else ""
+        said = term.group("n") + term.group("unit")
+        return in_force, Stated(value, said, term.start("n"), term.end("unit"))
+    if term.group("until"):
+        said = re.sub(r"(?:为止|止)$", "", term.group("until").strip())
+        return in_force, Stated(_until_date(said), "至" + said, term.start("until"), term.start("until") + len(said))
+    said = term.group("period").strip()
+    return in_force, Stated(_until_date(said) if "至" in said else "", said, term.start("period"),
+                            term.start("period") + len(said))
+
+
+def _status(lines: list[_Line]) -> Stated | None:
+    """征求意见稿 / 草案 / 试行 / 已废止 / 现行有效, as the head says it: a 有效性 row, a
+    废止日期 row with a date, or a qualifier of the title (`…办法（试行）`)."""
+    row = _row(lines, ("有效性", "时效性", "时效", "效力状态"))
+    if row and row.said in _STATUS_WORDS:
+        return Stated(_STATUS_WORDS[row.said], row.said, row.start, row.end)
+    if repealed := _dated(_row(lines, ("废止日期", "失效日期"))):
+        return Stated("已废止", repealed.said, repealed.start, repealed.end)
+    for ln in lines[:6]:
+        if _is_prose(ln.text) and not _FIELD_RX.match(ln.text):
+            break
+        if m := _STATUS_QUALIFIER.search(ln.text):
+            word = m.group("word")
+            return Stated(_STATUS_WORDS[word], word, ln.start + m.start("word"), ln.start + m.end("word"))
+    return None
+
+
+def _official(text: str, lines: list[_Line]) -> dict[str, Stated]:
+    found: dict[str, Stated | None] = {
+        "signer": _signer(lines),
+        "recipients": _recipients(text, lines),
+        "signed_date": _signed(lines),
+        "attachments": _attachments(lines),
+        "cc": _cc(text, lines),
+        "status": _status(lines),
+    }
+    if printed := _printed(text, lines):
+        found["printed_by"], found["printed_date"] = printed
+    in_force, term = _validity(text)
+    found["valid_from"] = in_force or _dated(_row(lines, ("施行日期", "实施日期", "生效日期")))
+    found["valid_until"] = term
+    return {name: s for name, s in found.items() if s is not None}
+
+
+def official_facts(text: str) -> dict[str, Stated]:
+    """The 公文 facts a cleaned text states, by DocMeta field name (signer, recipients,
+    signed_date, printed_by, printed_date, valid_from, valid_until, attachments, cc,
+    status). A fact stated without a date (`自印发之日起施行`) has an empty value and
+    is still there to quote."""
+    return _official(text, _lines(text))
+
+
 # --------------------------------------------------------------------------- extract_meta
 
 _META_KEYS = ("title", "issuer", "date", "doc_number", "region", "level")
@@ -469,11 +829,13 @@ def extract_meta(text: str, given: dict[str, str], source: str) -> DocMeta:
 
     title = given.get("title") or _find_title(lines)
 
-    sig_issuer, sig_date = _signature(lines)
+    sig_issuer, sig_date, _ = _signature(lines)
     issuer = (
         given.get("issuer")
         or _issuer_from_field(lines)
         or sig_issuer
+        or _masthead_issuer(lines)
+        or _head_issuer(lines)
         or issuer_from_text(text)
         or _issuer_from_source_field(lines)
     )
@@ -496,8 +858,10 @@ def extract_meta(text: str, given: dict[str, str], source: str) -> DocMeta:
     doc_number = normalise_doc_number(given["doc_number"]) or given["doc_number"] if "doc_number" in given else ""
     if not doc_number:
         for ln in lines[:15]:
-            if _DOCNO_LINE.match(ln.text):
-                doc_number = normalise_doc_number(ln.text)
+            # a 上行文 prints its 签发人 on the 发文字号 line
+            head = ln.text[: m.start()].strip() if (m := _SIGNER.search(ln.text)) else ln.text
+            if _DOCNO_LINE.match(head):
+                doc_number = normalise_doc_number(head)
                 break
             m = re.match(r"^(?:文号|发文字号)\s*[:：]\s*\|?\s*(.+)", ln.text)
             if m and normalise_doc_number(m.group(1)):
@@ -510,7 +874,9 @@ def extract_meta(text: str, given: dict[str, str], source: str) -> DocMeta:
     if "region" in given and "level" not in given:
         place = _place_near_start(region)
         level = ("province" if place.name in _MUNICIPALITIES else place.level) if place else level
-    return DocMeta(title=title, issuer=issuer, date=date, doc_number=doc_number, region=region, level=level)
+    official = {name: stated.value for name, stated in _official(text, lines).items()}
+    return DocMeta(title=title, issuer=issuer, date=date, doc_number=doc_number, region=region, level=level,
+                   **official)
 
 
 # --------------------------------------------------------------------------- split_articles

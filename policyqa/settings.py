@@ -59,10 +59,18 @@ class Settings:
     # Index: above this many chunks the dense index is approximate (HNSW) instead of flat.
     ann_threshold: int = 200_000
     # PDF parsing runs in a child process with these limits, so a hostile file cannot
-    # hang or exhaust the ingest process.
+    # hang or exhaust the ingest process. The memory cap is on address space: OCR
+    # (onnxruntime and its models) peaks at 1.3 GB of it for an A4 page (760 MB
+    # resident), so 1024 would fail every scanned page.
     pdf_timeout_s: float = 60.0
-    pdf_memory_mb: int = 1024
+    pdf_memory_mb: int = 2048
     pdf_max_pages: int = 2000
+    # OCR of scanned pages (in the same child): at most this many pages per document
+    # (0 turns OCR off), this many seconds per document and per page. A dense A4
+    # page takes 3-10 s on two cores; the child's deadline grows by the budget.
+    ocr_max_pages: int = 50
+    ocr_budget_s: float = 600.0
+    ocr_page_timeout_s: float = 60.0
     # Web UI. The knowledge-base tab needs admin_password; when it is empty, `serve`
     # makes a random one and prints it on the terminal.
     admin_password: str = field(default="", repr=False)
@@ -99,6 +107,9 @@ class Settings:
             raise ConfigError("need 1 <= top_k <= candidates")
         if self.llm_timeout_s <= 0 or self.llm_parallel < 1:
             raise ConfigError("POLICYQA_LLM_TIMEOUT_S must be positive and POLICYQA_LLM_PARALLEL at least 1")
+        if self.ocr_max_pages < 0 or self.ocr_budget_s <= 0 or self.ocr_page_timeout_s <= 0:
+            raise ConfigError("POLICYQA_OCR_MAX_PAGES must be 0 or more, POLICYQA_OCR_BUDGET_S and "
+                              "POLICYQA_OCR_PAGE_TIMEOUT_S positive")
         if self.llm not in {"auto", "local", "openai", "extractive"}:
             raise ConfigError(f"POLICYQA_LLM={self.llm!r}: use local, openai, extractive or auto")
 

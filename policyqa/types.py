@@ -11,10 +11,15 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True)
 class Page:
-    """A PDF page: `number` is 1-based; `start` is its first character in the text."""
+    """A PDF page: `number` is 1-based; `start` is its first character in the text.
+    `ocr`: the page's text was read from its image (a scan), so a quote from it may
+    hold recognition errors. `unread`: why a page that needed OCR was not read
+    (page cap, time budget, OCR unavailable); its text is then empty or near-empty."""
 
     number: int
     start: int
+    ocr: bool = False
+    unread: str = ""
 
 
 @dataclass(frozen=True)
@@ -43,6 +48,17 @@ class DocMeta:
     doc_number: str = ""  # e.g. 浙科提〔2025〕315号
     region: str = ""  # e.g. 浙江省, 绍兴市, 丽水市
     level: str = ""  # province | city | county | national
+    # 公文 head and tail (GB/T 9704); dates ISO like `date`
+    signer: str = ""  # 签发人 of a 上行文, names joined with 、
+    recipients: str = ""  # 主送机关 as written, e.g. 各市、县（市、区）科技局
+    signed_date: str = ""  # 成文日期: the date under the issuer's signature
+    printed_by: str = ""  # 印发机关 of the 版记, e.g. 浙江省科学技术厅办公室
+    printed_date: str = ""  # 印发日期 of the 版记
+    valid_from: str = ""  # 施行日期, when stated as a date
+    valid_until: str = ""  # 有效期 end, when stated as a date or as a span from a dated valid_from
+    attachments: str = ""  # 附件 names, joined with ；
+    cc: str = ""  # 抄送 as written
+    status: str = ""  # 征求意见稿 | 草案 | 试行 | 已废止 | 现行有效, only when the document says so
 
 
 @dataclass(frozen=True)
@@ -75,7 +91,10 @@ class Document:
 @dataclass(frozen=True)
 class Chunk:
     """A retrievable passage. `start`/`end` are offsets into the cleaned document
-    text, so `document.text[start:end] == text`."""
+    text, so `document.text[start:end] == text`. A chunk that starts inside a long
+    table carries that table's header and separator lines in `table_header`: its
+    rows are read (retrieved, quoted) under their column names, though the header
+    itself lies in an earlier chunk."""
 
     chunk_id: str
     doc_id: str
@@ -91,6 +110,8 @@ class Chunk:
     date: str = ""
     doc_number: str = ""
     page: int | None = None
+    table_header: str = ""  # "" in indexes built before tables were Markdown
+    ocr: bool = False  # its page was read from a scan by OCR (a quote may hold misread characters)
 
     @property
     def year(self) -> str:
@@ -100,13 +121,14 @@ class Chunk:
         """Citation [n] quoting text[a:b] of this chunk (offsets within the chunk)."""
         return Citation(n=n, source=self.source, title=self.title, quote=self.text[a:b],
                         heading_path=self.heading_path, page=self.page, start=self.start + a,
-                        end=self.start + b, chunk_id=self.chunk_id)
+                        end=self.start + b, chunk_id=self.chunk_id, ocr=self.ocr)
 
     def match_text(self) -> str:
-        """What retrieval matches on: title, region and heading give a short passage
-        the context its own words lack."""
+        """What retrieval matches on: title, region, heading and a carried table header
+        give a short passage the context its own words lack."""
         head = " ".join(p for p in (self.title, self.region, self.heading_path) if p)
-        return f"{head}\n{self.text}" if head else self.text
+        body = f"{self.table_header}\n{self.text}" if self.table_header else self.text
+        return f"{head}\n{body}" if head else body
 
 
 @dataclass(frozen=True)
@@ -128,6 +150,7 @@ class Citation:
     start: int | None = None  # span of `quote` in the cleaned document text
     end: int | None = None
     chunk_id: str = ""
+    ocr: bool = False  # quoted from a page read by OCR
 
 
 @dataclass(frozen=True)

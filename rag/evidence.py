@@ -15,6 +15,7 @@ from typing import Sequence
 
 from ingest.clean import HEADING_RE
 from ingest.structure import find_places
+from ingest.tables import is_separator, is_table_line, table_blocks
 from ingest.tokenize import Tokenizer
 from policyqa.types import Chunk, Hit
 from rag.figures import extract_figures, unit_at
@@ -115,9 +116,20 @@ def _nearness(text: str, terms: dict[str, float], figures: Sequence) -> float:  
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:
-    """(start, end) spans of non-blank sentences, trailing punctuation included."""
+    """(start, end) spans of non-blank sentences, trailing punctuation included; a
+    table row (`ingest.tables`) is one sentence, whatever stops its cells hold."""
+    spans: list[tuple[int, int]] = []
+    pos = 0
+    for block in table_blocks(text):
+        spans += _sentences(text, pos, block.start)
+        spans += block.lines
+        pos = block.end
+    return spans + _sentences(text, pos, len(text))
+
+
+def _sentences(text: str, lo: int, hi: int) -> list[tuple[int, int]]:
     spans = []
-    for m in _SENT_END.finditer(text):
+    for m in _SENT_END.finditer(text, lo, hi):
         a, b = m.start(), m.end()
         while a < b and text[a].isspace():
             a += 1
@@ -267,10 +279,24 @@ class EvidenceScorer:
         for i, h in enumerate(hits):
             text = h.chunk.text
             start = None
+            end = 0
             for a, b in split_sentences(text):
+                if is_table_line(text[a:b]):
+                    # A row stands alone (its header names its cells); a short line
+                    # before the table does too, and the separator is no evidence.
+                    if start is not None:
+                        out.append(Sentence(i, start, end, text[start:end]))
+                        start = None
+                    if not is_separator(text[a:b]):
+                        out.append(Sentence(i, a, b, text[a:b]))
+                    continue
+                end = b
                 if start is None:
-                    if HEADING_RE.match(text[a:b]) and b - a < SHORT_LINE:
-                        continue  # a numbered heading is context, already in the heading path
+                    line = text[a:b].rstrip()
+                    if HEADING_RE.match(line) and b - a < SHORT_LINE and not line.endswith(("。", "！", "？")):
+                        # a numbered heading is context, already in the heading path; a
+                        # short numbered item that is a sentence (`四、申报截止时间为9月30日。`) is not
+                        continue
                     start = a
                 if b - start < SHORT_LINE:
                     continue

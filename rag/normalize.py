@@ -1,11 +1,15 @@
 """How a question is normalised before anything reads it: traditional characters
 become the simplified ones the documents use (OpenCC's t2s), so `紹興每萬名就業人員`
-matches `绍兴每万名就业人员`. The user's own words are kept for display."""
+matches `绍兴每万名就业人员`, and radicals pasted from a browser-printed PDF (`⼈才`)
+become the ideographs the cleaned documents hold (the same table as ingest's
+cleaning). The user's own words are kept for display."""
 
 from __future__ import annotations
 
 import re
 from functools import lru_cache
+
+from ingest.clean import IDEOGRAPHS
 
 _HAN = re.compile(r"[\u3400-\u9fff]")
 _LETTER = re.compile(r"[A-Za-z]{2,}")
@@ -19,7 +23,7 @@ def _converter():  # type: ignore[no-untyped-def]
 
 
 def simplified(text: str) -> str:
-    return _converter().convert(text) if text else text
+    return _converter().convert(text.translate(IDEOGRAPHS)) if text else text
 
 
 def foreign(text: str) -> bool:

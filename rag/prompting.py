@@ -103,7 +103,9 @@ def evidence_pack(hits: Sequence[Hit], quotes: Sequence[tuple[int, str]], budget
         head = "《" + chunk.title + "》" if chunk.title else chunk.source
         if chunk.heading_path:
             head += " " + chunk.heading_path
-        blocks.append(f"[{k}] {head}\n{redact_instructions(chunk.text[a:b])}")
+        # Rows of a long table carried into this chunk are read under their header.
+        header = chunk.table_header + "\n" if chunk.table_header and a == 0 else ""
+        blocks.append(f"[{k}] {head}\n{header}{redact_instructions(chunk.text[a:b])}")
     return EvidencePack("\n\n".join(blocks), tuple(order))
 
 

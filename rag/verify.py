@@ -10,6 +10,7 @@ from typing import Sequence
 
 from ingest.clean import HEADING_RE
 from ingest.gazetteer import place_stem
+from ingest.tables import is_table_line
 from policyqa.types import Chunk, Citation, Hit
 from rag.evidence import question_places, split_sentences
 from rag.figures import extract_figures, supported
@@ -57,7 +58,8 @@ def marked(text: str, marks: str) -> str:
         sentence = text[a:b]
         body = sentence.rstrip("。！？；;!?")
         # an item inside a quote ("…措施\n1.发现…") starts its own line
-        lead = "\n" if parts and HEADING_RE.match(sentence) else ""
+        # ... and so does a table row
+        lead = "\n" if parts and (HEADING_RE.match(sentence) or is_table_line(sentence)) else ""
         parts.append(lead + body + marks + sentence[len(body):])
     return "".join(parts)
 

@@ -196,6 +196,17 @@ def test_chunk_page_numbers() -> None:
     assert {c.page for c in cs} == {1, 2, 3}
 
 
+def test_chunks_of_ocr_pages_are_marked() -> None:
+    pages_text = ["第一页正文内容。" * 20, "扫描页识别内容。" * 20]
+    text = "\n".join(pages_text)
+    pages = (Page(1, 0), Page(2, len(pages_text[0]) + 1, ocr=True))
+    d = build_document(RawDocument(source="p.pdf", text=text, pages=pages))
+    cs = chunk_document(d, size=60, max_size=80, overlap=0)
+    scan = d.pages[1].start
+    assert not any(c.ocr for c in cs if c.end <= scan) and all(c.ocr for c in cs if c.end > scan)
+    assert cs[-1].citation(1, 0, 4).ocr and not cs[0].citation(1, 0, 4).ocr
+
+
 def test_long_sentence_split_at_commas_then_hard() -> None:
     clause = "推进科技创新和产业创新深度融合"
     with_commas = "，".join([clause] * 60) + "。"

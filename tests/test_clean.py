@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ingest.clean import clean_text, sharing_site_title
+from ingest.clean import _drop_running_lines, clean_text, sharing_site_title
 from rag.figures import extract_figures, normalise
 from policyqa.settings import SAMPLE_CORPUS
 from policyqa.types import Page
@@ -347,19 +347,84 @@ _PAGE = st.lists(st.sampled_from(["当前位置：首页", "第 3 页 共 10 页
 @given(st.lists(_PAGE, min_size=1, max_size=5))
 def test_page_starts_point_at_each_page_s_cleaned_text(pages: list[str]) -> None:
     """A PDF's page starts, mapped through cleaning, point at the first character of
-    that page's own cleaned text; an emptied page starts where the next text does."""
+    that page's own cleaned text (without the running lines it shares with the other
+    pages); an emptied page starts where the next text does."""
     text = "\n".join(pages)
     starts = [sum(len(p) + 1 for p in pages[:k]) for k in range(len(pages))]
     out, mapped = clean_text(text, tuple(Page(k + 1, s) for k, s in enumerate(starts)))
     assert [p.number for p in mapped] == list(range(1, len(pages) + 1))
     assert [p.start for p in mapped] == sorted(p.start for p in mapped)
+    own_pages = _drop_running_lines([text[s:e] for s, e in zip(starts, [*starts[1:], len(text)])])
     for k, page in enumerate(mapped):
         assert 0 <= page.start <= len(out)
-        end = starts[k + 1] if k + 1 < len(starts) else len(text)
-        own = clean_text(text[starts[k] : end])[0]
+        own = clean_text(own_pages[k])[0]
         if own:
             assert page.start == 0 or out[page.start - 1] == "\n"
             assert out[page.start :].startswith(own)
         else:
             later = [p.start for p in mapped[k + 1 :]]
             assert page.start == (later[0] if later else len(out))
+
+
+@pytest.mark.parametrize(
+    ("extracted", "typed"),
+    [
+        ("2025年全市科技创新⼯作要点", "2025年全市科技创新工作要点"),  # Kangxi radicals (NFKC)
+        ("⼈员、项⽬、⼀流、⾼新、⾦额", "人员、项目、一流、高新、金额"),
+        ("⻔户、⻚面、⻋辆、⻓期、⻛险、⻜机、⻬全、⻰头、⻩河", "门户、页面、车辆、长期、风险、飞机、齐全、龙头、黄河"),  # supplement (data file)
+        ("⻳、⺟", "龟、母"),
+        ("\uf900\ufa10", "豈塚"),  # compatibility ideographs
+        ("项目人员工作。", "项目人员工作。"),  # ordinary text unchanged
+    ],
+)
+def test_radicals_become_ideographs(extracted: str, typed: str) -> None:
+    text, _ = clean_text(extracted)
+    assert text == typed
+
+
+def test_radicals_keep_page_offsets() -> None:
+    # one character for one: a page still starts where it did
+    page1, page2 = "⾦华市⼈才政策第⼀页内容。", "第⼆页：⾼层次⼈才补贴100万元。"
+    text, pages = clean_text(page1 + "\n" + page2, (Page(1, 0), Page(2, len(page1) + 1)))
+    assert text[pages[1].start:].startswith("第二页：高层次人才补贴100万元")
+
+
+_GONGWEN_PAGE = """浙江省科学技术厅文件
+浙科发高〔2025〕12号
+一、评价条件
+参加评价的企业应同时满足以下条件：在中国境内注册的居民企
+业；职工总数不超过500人、年销售收入不超过2亿元、资产
+总额不超过2亿元；企业提供的产品和服务不属于国家规定的禁
+止、限制和淘汰类。
+二、评价时间
+企业自主登录全国科技型中小企业信息服务平台填报信息，填报
+时间为2025年4月1日至6月30日。各市科技局应在企业提交
+后20个工作日内完成形式审查。
+三、工作要求
+各地要加强政策宣传和培训辅导，引导企业如实填报。对存在弄虚作假
+行为的企业，撤销其入库登记编号，3年内不得再次参加评价。
+四、联系方式
+省科技厅高新技术处，联系电话：0571-87054321
+。"""
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "参加评价的企业应同时满足以下条件：在中国境内注册的居民企业；职工总数不超过500人、年销售收入不超过2亿元、"
+        "资产总额不超过2亿元；企业提供的产品和服务不属于国家规定的禁止、限制和淘汰类。",
+        "企业自主登录全国科技型中小企业信息服务平台填报信息，填报时间为2025年4月1日至6月30日。"
+        "各市科技局应在企业提交后20个工作日内完成形式审查。",
+        "省科技厅高新技术处，联系电话：0571-87054321。",  # a line cannot start with 。
+        "浙科发高〔2025〕12号",
+        "二、评价时间",
+    ],
+)
+def test_a_hard_wrapped_gongwen_page_is_rejoined(line: str) -> None:
+    # Headings, the 文号 and the masthead make the median line short; the full lines
+    # are still the wrapped ones.
+    assert line in cleaned_lines(_GONGWEN_PAGE)
+
+
+def cleaned_lines(text: str) -> list[str]:
+    return clean_text(text)[0].splitlines()

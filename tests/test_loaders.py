@@ -172,7 +172,7 @@ def test_docx_with_table(tmp_path: Path) -> None:
     lines = doc.text.split("\n")
     assert lines[:2] == ["关于开展申报工作的通知", "各市科技局："]
     assert lines[-1] == "特此通知。"  # table stays in document order
-    assert "研发补助\t100万元" in lines
+    assert lines[2:5] == ["| 项目 | 金额 |", "| --- | --- |", "| 研发补助 | 100万元 |"]  # a Markdown table
 
 
 def test_docx_merged_cells_kept_once(tmp_path: Path) -> None:

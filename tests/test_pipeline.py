@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from ingest import pipeline
 from ingest.embeddings import HashEmbeddings
 from ingest.pipeline import Ingestor, open_store, remove_sources
 from ingest.store import FaissBm25Store, current_generation
@@ -95,6 +96,20 @@ def test_bad_files_are_reported_by_name_and_the_rest_is_indexed(tmp_path: Path, 
     assert all(e.reason for e in report.skipped)
     text = report.summary()
     assert "broken.pdf" in text and "empty.txt" in text
+
+
+def test_files_read_by_older_rules_are_read_again(tmp_path: Path, tokenizer: Tokenizer,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    corpus = _corpus(tmp_path)
+    ing = _ingestor(tmp_path, tokenizer)
+    first = ing.run([corpus], progress=False)
+    records = open_store(_settings(tmp_path), HashEmbeddings()).files().values()
+    assert {r.reader for r in records} == {pipeline.READER_VERSION}
+    monkeypatch.setattr(pipeline, "READER_VERSION", pipeline.READER_VERSION + "-next")
+    again = ing.run([corpus], progress=False)
+    assert len(again.replaced) == 5 and not again.unchanged
+    assert again.chunks_encoded == 0 and again.total_chunks == first.total_chunks  # same text: cached vectors
+    assert len(ing.run([corpus], progress=False).unchanged) == 5
 
 
 def test_an_interrupted_ingest_leaves_the_index_unchanged(tmp_path: Path, tokenizer: Tokenizer,

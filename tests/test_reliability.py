@@ -129,10 +129,14 @@ def test_cjk_pdf_with_a_correct_tounicode_map_loads() -> None:
     ],
 )
 def test_cjk_pdf_with_a_broken_tounicode_map_is_reported_not_indexed(tmp_path: Path, name, to_unicode, share) -> None:
+    # With OCR off, as when it is not installed. (With OCR on, these pages are read
+    # from their images, which tests/test_ocr.py covers: the fixture draws CIDs 1..n,
+    # not the Adobe-GB1 glyphs of its characters, so its pages show ASCII symbols.)
     path = tmp_path / name
     path.write_bytes(cjk_pdf([ZH, ZH], to_unicode))
-    reason = _only_error(load_file(path, CAP), name)
-    assert reason.startswith("text layer is garbled (") and reason.endswith("the PDF needs OCR")
+    reason = _only_error(load_file(path, CAP, PdfLimits(ocr_max_pages=0)), name)
+    assert reason.startswith("text layer is garbled (")
+    assert reason.endswith("the PDF needs OCR; OCR is turned off (POLICYQA_OCR_MAX_PAGES=0)")
     assert share in reason and "0% Chinese characters" in reason
 
 
@@ -201,7 +205,8 @@ def test_utf8_text_with_a_few_damaged_bytes_still_loads(tmp_path: Path) -> None:
 
 
 def test_failure_corpus_ingest_reports_each_file_and_keeps_the_index(tmp_path: Path, tokenizer, make_pdf) -> None:
-    settings = _settings(tmp_path)
+    # OCR off: garbled.pdf's pages show ASCII symbols (see the broken-map test above)
+    settings = _settings(tmp_path, ocr_max_pages=0)
     ingestor = Ingestor(settings, HashEmbeddings(), tokenizer)
     first = ingestor.run([SAMPLE_CORPUS], progress=False)
     assert len(first.added) == 5
@@ -412,7 +417,7 @@ def test_pdf_seeds_give_the_same_outcome_in_the_bounded_child(tmp_path: Path) ->
         with pytest.MonkeyPatch.context() as mp:
             mp.setattr(loaders, "extract_pdf_pages", in_process)
             direct = loaders.load_bytes(seed.name, seed.read_bytes())
-        bounded = load_file(seed, CAP)
+        bounded = load_file(seed, CAP, PdfLimits(ocr_max_pages=0))  # the fuzz harness does no OCR
         assert [d.text for d in bounded.documents] == [d.text for d in direct.documents], seed.name
         assert [e.reason for e in bounded.errors] == [e.reason for e in direct.errors], seed.name
 

@@ -35,6 +35,8 @@ EXPECTED = {
         doc_number="浙科提〔2025〕315号",
         region="浙江省",
         level="province",
+        recipients="民建省委会",
+        signed_date="2025-09-12",
     ),
     SHAOXING: DocMeta(
         title="2025年全市科技创新工作要点",
@@ -48,6 +50,7 @@ EXPECTED = {
         date="2024",
         region="丽水市",
         level="city",
+        status="征求意见稿",  # the head line says （意见征求稿）
     ),
     BRIEF: DocMeta(
         title="2025年浙江省推动高新技术及产业化发展工作要点",
@@ -94,7 +97,8 @@ def test_given_metadata_wins() -> None:
         REPLY,
     )
     assert meta == DocMeta(
-        title="自定标题", issuer="某单位", date="2025-03-01", doc_number="浙科发〔2024〕7号", region="绍兴市", level="city"
+        title="自定标题", issuer="某单位", date="2025-03-01", doc_number="浙科发〔2024〕7号", region="绍兴市", level="city",
+        recipients="民建省委会", signed_date="2025-09-12",
     )
     # empty given values do not erase extraction
     assert extract_meta(text, {"title": "  ", "issuer": ""}, REPLY).title == EXPECTED[REPLY].title

@@ -66,6 +66,21 @@ def test_sources_panel_finds_the_quote_without_offsets() -> None:
     assert f'<mark class="pq-span">{QUOTE}</mark>' in html
 
 
+def test_a_quote_from_a_scanned_page_says_it_was_read_by_ocr() -> None:
+    import dataclasses
+
+    from ui.render import OCR_NOTE
+
+    scanned = dataclasses.replace(_chunk(), page=3, ocr=True)
+    cite = scanned.citation(1, START, START + len(QUOTE))
+    answer = Answer("目标多少家？", "全省新认定高新技术企业5000家[1]。", (cite,))
+    html = sources_html(answer, 1, lambda cid: scanned if cid == "c1" else None, lambda s: DOC)
+    assert "第3页" in html and OCR_NOTE in html
+    assert OCR_NOTE in conversation_markdown([turn_record(answer)])
+    plain = sources_html(_answer(), 1, lambda cid: _chunk() if cid == "c1" else None, lambda s: DOC)
+    assert OCR_NOTE not in plain
+
+
 def test_conversation_export_keeps_questions_answers_and_quotes() -> None:
     md = conversation_markdown([turn_record(_answer())])
     assert "## 问 1：目标多少家？" in md
@@ -131,6 +146,10 @@ def _enter_and_leave(gate: Admission) -> bool:
         ("binary or garbled content (12% control or replacement characters)", "二进制或乱码"),
         ("PDF has 5000 pages, over the limit of 2000 (POLICYQA_PDF_MAX_PAGES)", "页数超过上限"),
         ("PDF parsing took longer than 60 s and was stopped (POLICYQA_PDF_TIMEOUT_S)", "超时"),
+        ("2 of 80 pages not read: pages 51-52, over the limit of 50 OCR pages per document "
+         "(POLICYQA_OCR_MAX_PAGES)", "未做 OCR 识别"),
+        ("no text layer (scanned or image-only PDF); the PDF needs OCR; OCR is not available (No module named "
+         "'rapidocr_onnxruntime')", "OCR 组件不可用"),
         ("something new", "无法导入"),
     ],
 )

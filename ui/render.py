@@ -23,6 +23,7 @@ _MD_SPECIAL = re.compile(r"([\\`*_\[\]~])")
 _LINE_START = re.compile(r"^(\s*)(#+|(\d+)(?=\.))", re.M)
 CONTEXT = 120  # characters of the passage shown either side of the quote
 FULL_DOC_MAX = 60_000  # longer documents are shown around the quote only
+OCR_NOTE = "扫描件OCR识别，请核对原件"  # beside the page of a quote read from a scan
 
 
 def escape_markdown(text: str) -> str:
@@ -68,6 +69,7 @@ class Passage:
     after: str
     doc_before: str = ""  # the full document around the quote, for the document view
     doc_after: str = ""
+    ocr: bool = False  # the page was read from a scan: the reader should check the original
 
 
 def passage_for(quote: str, start: int | None, end: int | None, chunk: Chunk | None, doc_text: str,
@@ -89,12 +91,12 @@ def passage_for(quote: str, start: int | None, end: int | None, chunk: Chunk | N
         title=meta.title or title, issuer=meta.issuer, date=meta.date, page=page if page is not None else meta.page,
         heading_path=heading_path or meta.heading_path, source=source,
         before=before, quote=doc_text[a:b] if doc_text else quote, after=after,
-        doc_before=doc_text[d_lo:a], doc_after=doc_text[b:d_hi],
+        doc_before=doc_text[d_lo:a], doc_after=doc_text[b:d_hi], ocr=meta.ocr,
     )
 
 
 def _meta_line(p: Passage) -> str:
-    bits = [p.issuer, p.date, f"第{p.page}页" if p.page else "", p.source]
+    bits = [p.issuer, p.date, f"第{p.page}页" if p.page else "", OCR_NOTE if p.ocr else "", p.source]
     return " · ".join(html.escape(b) for b in bits if b)
 
 
@@ -141,7 +143,7 @@ def sources_html(answer: Answer, turn: int, chunk_of: Callable[[str], Chunk | No
 
 def _near_card(turn: int, i: int, hit: Hit) -> str:
     c = hit.chunk
-    p = Passage(c.title, c.issuer, c.date, c.page, c.heading_path, c.source, c.text, "", "")
+    p = Passage(c.title, c.issuer, c.date, c.page, c.heading_path, c.source, c.text, "", "", ocr=c.ocr)
     return _card(f"near-{turn}-{i}", f"近{i}", p, open_=False).replace('<mark class="pq-span"></mark>', "")
 
 
@@ -166,7 +168,8 @@ def conversation_markdown(turns: Sequence[dict], now: datetime | None = None) ->
             out.append("")
             for c in t["citations"]:
                 where = "，".join(x for x in (c["title"], c.get("heading_path", ""),
-                                             f"第{c['page']}页" if c.get("page") else "", c["source"]) if x)
+                                             f"第{c['page']}页" if c.get("page") else "",
+                                             OCR_NOTE if c.get("ocr") else "", c["source"]) if x)
                 out.append(f"- [{c['n']}] {where}：“{c['quote']}”")
             out.append("")
         out.append(f"*回答方式：{t.get('backend', '')}*")
@@ -184,7 +187,7 @@ def turn_record(answer: Answer) -> dict:
         "backend": answer.backend,
         "citations": [
             {"n": c.n, "source": c.source, "title": c.title, "quote": c.quote, "heading_path": c.heading_path,
-             "page": c.page, "start": c.start, "end": c.end}
+             "page": c.page, "start": c.start, "end": c.end, "ocr": c.ocr}
             for c in answer.citations
         ],
     }

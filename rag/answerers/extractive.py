@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from typing import Sequence
 
+from ingest.tables import continues_table, is_separator, is_table_line, row_header
 from policyqa.types import Answer
 from rag.evidence import Scored, asks_date, asks_list, has_date, is_headline, needs_figure, split_sentences
 from rag.prepare import Prepared
@@ -41,17 +42,37 @@ def is_lead(prep: Prepared, s: Scored) -> bool:
 
 
 def quotes(prep: Prepared) -> list[tuple[int, str]]:
-    """(passage number, quote) per evidence sentence, best first."""
-    return [(n, prep.hits[n - 1].chunk.text[a:b]) for n, a, b in quote_spans(prep)]
+    """(passage number, quote) per evidence sentence, best first. A table row comes
+    after its header line: `quote_spans` quotes a header its passage holds; a passage
+    that starts inside a long table carries it in `Chunk.table_header`, quoted here."""
+    out: list[tuple[int, str]] = []
+    for n, a, b in quote_spans(prep):
+        chunk = prep.hits[n - 1].chunk
+        if chunk.table_header and continues_table(chunk.text, a):
+            header = (n, chunk.table_header.split("\n")[0])
+            if header not in out:
+                out.append(header)
+        out.append((n, chunk.text[a:b]))
+    return out
 
 
 def quote_spans(prep: Prepared) -> list[tuple[int, int, int]]:
     """(passage number, start, end in its text) per evidence sentence, best first. A
     short line with no figure (a title, a salutation, a label) says little alone, so
-    it takes the lines after it."""
+    it takes the lines after it. A table row is whole and stands alone: it takes no
+    lines after it, and its header line (when in the passage) comes before it."""
     spans: list[tuple[int, int, int]] = []
 
     def add(n: int, a: int, b: int) -> None:
+        text = prep.hits[n - 1].chunk.text
+        if is_separator(text[a:b]):
+            return
+        header = row_header(text, a)
+        if header is not None:
+            put(n, *header)
+        put(n, a, b)
+
+    def put(n: int, a: int, b: int) -> None:
         # Evidence sentences overlap (a further sentence inside the best one's run-on,
         # the same notice in two passages): each text is quoted once, and a sentence
         # right before or after a quote of its passage stands next to it, as in the text.
@@ -71,6 +92,7 @@ def quote_spans(prep: Prepared) -> list[tuple[int, int, int]]:
     for s in prep.best:
         text = prep.hits[s.sentence.hit_index].chunk.text
         a, b = s.sentence.start, s.sentence.end
+        row = is_table_line(text[a:b])
         lead = text[a:b].rstrip()
         # Items follow their lead, one a line; a question in the text (an FAQ, 答记者问)
         # is answered by what follows it, up to the next question.
@@ -83,9 +105,11 @@ def quote_spans(prep: Prepared) -> list[tuple[int, int, int]]:
                     continue
                 if sb > reach or not items and text[sa:sb].rstrip().endswith(("？", "?")):
                     break
+                if row and not is_table_line(text[sa:sb]):
+                    break  # a row's items are the rows after it (a header's, its rows)
                 add(s.sentence.hit_index + 1, sa, sb)
             continue
-        if s is prep.best[0]:
+        if s is prep.best[0] and not row:
             # The best match often sets the topic (a headline, a lead, the measure's
             # name) and the next sentence holds the answer: quote it too, within WINDOW
             # of its start, or LEAD_RUN of its end when it is a lead that cannot answer.
@@ -94,11 +118,14 @@ def quote_spans(prep: Prepared) -> list[tuple[int, int, int]]:
             for sa, sb in split_sentences(text):
                 if sa < b:
                     continue
-                if sb > reach or any(x < sb and sa < y for x, y in flagged) or _SECTION.match(text[sa:sb]):
+                if (sb > reach or any(x < sb and sa < y for x, y in flagged) or _SECTION.match(text[sa:sb])
+                        or is_table_line(text[sa:sb])):
                     break
                 b = sb
-        if b - a < 60 and not text[a:b].rstrip().endswith(("。", "！", "？", "；")):
+        if not row and b - a < 60 and not text[a:b].rstrip().endswith(("。", "！", "？", "；")):
             for sa, sb in split_sentences(text):
+                if sa >= b and is_table_line(text[sa:sb]):
+                    break
                 if sa >= b and sb - a <= 120:
                     b = sb
                     if b - a >= 60:

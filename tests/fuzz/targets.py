@@ -20,7 +20,7 @@ from functools import cache
 import ingest.loaders as loaders
 from ingest.chunker import chunk_document
 from ingest.document import build_document
-from ingest.pdf_worker import PdfLimits, extract_pages, pages_or_problem
+from ingest.pdf_worker import PdfLimits, PdfPages, extract_pages, pages_or_problem
 from ingest.tokenize import Tokenizer
 from policyqa.errors import IngestError
 from policyqa.types import Chunk, Document, RawDocument
@@ -32,7 +32,7 @@ SIZES = (120, 160, 30)
 _LIMITS = PdfLimits(max_pages=200)
 
 
-def _in_process_pdf(data: bytes, limits: PdfLimits) -> list[str]:
+def _in_process_pdf(data: bytes, limits: PdfLimits) -> PdfPages:
     return pages_or_problem(extract_pages(data, limits.max_pages))
 
 
