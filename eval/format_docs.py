@@ -41,7 +41,7 @@ def build_corpus(folder: Path) -> list[Path]:
     _print_html(chromium, SOURCES / "browser_printed.html", folder / "browser_printed.pdf")
     _print_html(chromium, SOURCES / "table.html", folder / "table.pdf")
     _gongwen_pdf((SOURCES / "gongwen.txt").read_text("utf-8"), folder / "gongwen_cid.pdf")
-    _scanned_pdf((SOURCES / "scanned.txt").read_text("utf-8"), folder / "scanned.pdf")
+    scanned_pdf((SOURCES / "scanned.txt").read_text("utf-8"), folder / "scanned.pdf")
     _table_docx(json.loads((SOURCES / "subsidy_table.json").read_text("utf-8")), folder / "subsidy_table.docx")
     _two_column_pdf((SOURCES / "two_column.txt").read_text("utf-8"), folder / "two_column.pdf")
     return [folder / name for name in DOCUMENTS]
@@ -85,7 +85,7 @@ def _wrap(line: str, width: int) -> list[str]:
     return [line[i:i + width] for i in range(0, len(line), width)] or [""]
 
 
-def _scanned_pdf(text: str, out: Path) -> None:
+def scanned_pdf(text: str, out: Path) -> None:
     from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
     # A4 at 150 dpi, grey paper, slightly rotated and blurred, speckled: a scanner's page.

@@ -29,7 +29,7 @@ from collections import Counter
 from dataclasses import dataclass
 from importlib import resources
 
-from ingest.tables import is_table_line
+from ingest.tables import continue_across_pages, is_table_line
 from policyqa.types import Page
 
 __all__ = [
@@ -672,7 +672,7 @@ def clean_text(text: str, pages: tuple[Page, ...] = ()) -> tuple[str, tuple[Page
     bounds = [min(max(p.start, 0), len(text)) for p in ordered] + [len(text)]
     prefix = _clean_piece(text[: bounds[0]]) if text[: bounds[0]].strip() else ""
     raw_pages = _drop_running_lines([text[bounds[k] : bounds[k + 1]] for k in range(len(ordered))])
-    pieces = [_clean_piece(page) for page in raw_pages]
+    pieces = continue_across_pages([_clean_piece(page) for page in raw_pages])
     out = prefix
     starts: list[int | None] = []
     for piece in pieces:

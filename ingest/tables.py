@@ -153,3 +153,34 @@ def continues_table(text: str, pos: int) -> bool:
     a long table, whose header is in `Chunk.table_header`)."""
     block = block_at(table_blocks(text), pos)
     return block is not None and block.start == 0 and not block.has_header
+
+
+def _cells(line: str) -> int:
+    return len(re.split(r"(?<!\\)\|", line.strip())) - 2
+
+
+def continue_across_pages(pieces: list[str]) -> list[str]:
+    """A table that a page break cut in two is one table: when a page ends with table
+    rows and the next opens with a table of as many columns, the next page's table
+    loses its separator (its first row was a row, not a header), or its header and
+    separator when it repeats the header (as a printed table does on each page).
+    `pieces` are cleaned page texts; running headers and page numbers are gone."""
+    out = list(pieces)
+    header: str | None = None  # of the table that runs on to the end of the page before
+    for k in range(1, len(out)):
+        before = [line for line in out[k - 1].split("\n") if line.strip()]
+        after = out[k].split("\n")
+        if not before or not is_table_line(before[-1]):
+            header = None
+            continue
+        rows = len(before) - next((i for i, line in enumerate(reversed(before)) if not is_table_line(line)), len(before))
+        own = next((before[i - 1] for i in range(len(before) - 1, rows, -1) if is_separator(before[i])), None)
+        header = own or (header if rows == 0 else None)  # a page of rows only goes on with the table before
+        if len(after) < 2 or not (is_table_line(after[0]) and is_separator(after[1])
+                                  and _cells(after[0]) == _cells(before[-1])):
+            header = None
+            continue
+        repeated = header is not None and after[0].strip() == header.strip()
+        out[k] = "\n".join(after[2:] if repeated else after[:1] + after[2:])
+        header = header or after[0]
+    return out

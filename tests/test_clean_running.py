@@ -50,9 +50,10 @@ def _pdf(pages: list[str]) -> tuple[str, tuple[Page, ...]]:
     # a line repeated inside the pages, away from their top and bottom, is text
     ([f"{_WORDS[n]}节\n{_body(n)}\n详见下文。\n{_WORDS[n]}页结尾。\n完" for n in range(1, 5)],
      ["\n完"], ["详见下文。\n丁页结尾。"]),
-    # a table's header row repeats on each page the table runs over
+    # a table's header row repeats on each page the table runs over: not a running
+    # line, but the table goes on under its first header (ingest.tables.continue_across_pages)
     ([f"| 序号 | 项目 |\n| --- | --- |\n| {n} | 项目{n} |" for n in range(1, 5)],
-     [], ["| 序号 | 项目 |\n| --- | --- |\n| 4 | 项目4 |"]),
+     [], ["| 序号 | 项目 |\n| --- | --- |\n| 1 | 项目1 |\n| 2 | 项目2 |\n| 3 | 项目3 |\n| 4 | 项目4 |"]),
 ], ids=["title-under-header", "issuer-and-dashes", "short-title-and-page-of", "footer-line", "two-pages", "forty-percent",
         "inside-the-page", "table-header"])
 def test_running_lines(pages: list[str], dropped: list[str], kept: list[str]) -> None:

@@ -16,10 +16,10 @@ from ingest.document import build_document
 from ingest.embeddings import HashEmbeddings
 from ingest.loaders import load_bytes
 from ingest.pipeline import Ingestor, open_store
-from ingest.tables import continues_table, is_data_table, markdown_table, row_header, table_blocks
+from ingest.tables import continue_across_pages, continues_table, is_data_table, markdown_table, row_header, table_blocks
 from ingest.tokenize import Tokenizer
 from policyqa.settings import Settings
-from policyqa.types import Article, Chunk, DocMeta, Document, RawDocument
+from policyqa.types import Article, Chunk, DocMeta, Document, Page, RawDocument
 from rag.chain import AnswerChain
 from rag.evidence import split_sentences
 from rag.retriever import HybridRetriever, RetrievalConfig
@@ -349,3 +349,35 @@ def test_evidence_line_keeps_each_table_row_on_its_own_line() -> None:
     line, citation = evidence_line(chunk, 0, len(chunk.text), 1)
     assert line.splitlines() == ["原文：| 研发投入 | 最高100万元 |[1]", "| 技术改造 | 最高300万元 |[1]"]
     assert citation.quote == chunk.text
+
+
+_HEAD, _SEP = "| 人才类别 | 购房补贴 |", "| --- | --- |"
+
+
+@pytest.mark.parametrize(
+    ("pages", "expected"),
+    [
+        # the next page goes on with rows under a first row that is no header
+        ([f"细则如下：\n{_HEAD}\n{_SEP}\n| 顶尖人才 | 300万元 |", f"| 高级人才 | 50万元 |\n{_SEP}\n| 其他人才 | 10万元 |\n第三条 说明。"],
+         [f"细则如下：\n{_HEAD}\n{_SEP}\n| 顶尖人才 | 300万元 |", "| 高级人才 | 50万元 |\n| 其他人才 | 10万元 |\n第三条 说明。"]),
+        # the header printed again on the next page
+        ([f"{_HEAD}\n{_SEP}\n| 顶尖人才 | 300万元 |", f"{_HEAD}\n{_SEP}\n| 高级人才 | 50万元 |"],
+         [f"{_HEAD}\n{_SEP}\n| 顶尖人才 | 300万元 |", "| 高级人才 | 50万元 |"]),
+        # another table (other columns), or text between: two tables
+        ([f"{_HEAD}\n{_SEP}\n| 顶尖人才 | 300万元 |", "| 类别 | 比例 | 上限 |\n| --- | --- | --- |\n| 检测 | 30% | 20万元 |"],
+         [f"{_HEAD}\n{_SEP}\n| 顶尖人才 | 300万元 |", "| 类别 | 比例 | 上限 |\n| --- | --- | --- |\n| 检测 | 30% | 20万元 |"]),
+        ([f"{_HEAD}\n{_SEP}\n| 顶尖人才 | 300万元 |\n注：按年发放。", f"{_HEAD}\n{_SEP}\n| 高级人才 | 50万元 |"],
+         [f"{_HEAD}\n{_SEP}\n| 顶尖人才 | 300万元 |\n注：按年发放。", f"{_HEAD}\n{_SEP}\n| 高级人才 | 50万元 |"]),
+    ],
+)
+def test_a_table_cut_by_a_page_break_is_one_table(pages: list[str], expected: list[str]) -> None:
+    assert continue_across_pages(pages) == expected
+
+
+def test_a_continued_table_is_one_block_with_its_header_after_cleaning() -> None:
+    page1 = f"补贴标准如下：\n{_HEAD}\n{_SEP}\n| 顶尖人才 | 300万元 |\n— 1 —"
+    page2 = f"{_HEAD}\n{_SEP}\n| 高级人才 | 50万元 |\n— 2 —"
+    text, pages = clean_text(page1 + "\n" + page2, (Page(1, 0), Page(2, len(page1) + 1)))
+    assert text[pages[1].start:].startswith("| 高级人才 | 50万元 |")
+    assert len(table_blocks(text)) == 1
+    assert text[slice(*row_header(text, text.index("| 高级人才")))] == _HEAD
