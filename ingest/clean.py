@@ -27,9 +27,9 @@ import statistics
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass
-from importlib import resources
 
 from ingest.tables import continue_across_pages, is_table_line
+from ingest.vocabulary import read_lines
 from policyqa.types import Page
 
 __all__ = [
@@ -121,11 +121,9 @@ def _ideograph_table() -> dict[int, str]:
         folded = unicodedata.normalize("NFKC", chr(code))
         if len(folded) == 1 and folded != chr(code):
             table[code] = folded
-    text = resources.files("ingest").joinpath("resources", "radicals.txt").read_text(encoding="utf-8")
-    for line in text.splitlines():
-        if line and not line.startswith("#"):
-            radical, ideograph = line.split("\t")[:2]
-            table[ord(radical)] = ideograph
+    for line in read_lines("radicals.txt"):
+        radical, ideograph = line.split("\t")[:2]
+        table[ord(radical)] = ideograph
     return table
 
 

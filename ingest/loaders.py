@@ -315,15 +315,10 @@ def _pdf_text(data: bytes, limits: PdfLimits) -> tuple[str, tuple[Page, ...]]:
         pages.append(Page(number=number, start=start, ocr=number in read.ocr, unread=unread.get(number, "")))
         start += len(page_text) + 1  # +1 for the "\n" joining pages
     text = "\n".join(page_texts)
-    garbled = _garbled_reason(text)
+    garbled = garbled_reason(text)
     if garbled:
         raise _Problem(garbled + read.why_unread())
     return text, tuple(pages)
-
-
-def _garbled_reason(text: str) -> str | None:
-    """Why a PDF text layer is unusable, or None (see `ingest.garble`)."""
-    return garbled_reason(text)
 
 
 # ---------------------------------------------------------------- DOCX

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from datetime import date as Date
 from datetime import timedelta
 from functools import cache
-from importlib import resources
 
 from ingest.clean import HEADING_RE, is_cjk
+from ingest.vocabulary import read_lines
 from policyqa.types import Article, DocMeta
 
 __all__ = [
@@ -482,17 +482,12 @@ _TAIL = 15
 _GLUED_TAIL_CHARS = 800
 
 
-def _resource(name: str) -> list[str]:
-    text = resources.files("ingest").joinpath("resources", name).read_text(encoding="utf-8")
-    return [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
-
-
-_STATUS_WORDS: dict[str, str] = dict(ln.split("\t", 1) for ln in _resource("doc_status.txt"))
+_STATUS_WORDS: dict[str, str] = dict(ln.split("\t", 1) for ln in read_lines("doc_status.txt"))
 _STATUS_QUALIFIER = re.compile(
     rf"[（(【\[]\s*(?P<word>{'|'.join(sorted(_STATUS_WORDS, key=len, reverse=True))})\s*[）)】\]]"
 )
 _ADDRESSEE = re.compile(r"^(?P<to>[^。；！？:：]{2,160}?)\s*[:：]")
-_ADDRESSEE_END = re.compile(rf"(?:{_ORG_SUFFIX}|{'|'.join(_resource('addressee_words.txt'))})$")
+_ADDRESSEE_END = re.compile(rf"(?:{_ORG_SUFFIX}|{'|'.join(read_lines('addressee_words.txt'))})$")
 # flattened web text glues the title, the 文号 or the issuer onto the addressee list
 _GLUED_TITLE = re.compile(rf"^.*?(?:{_DOC_SUFFIX}|通告|[〕\]］]\s*\d{{1,5}}\s*号|\.{{3}}|…)(?=各|广大)")
 _GLUED_ORG = re.compile(rf"^.*?{_ORG_SUFFIX}(?=各)")

@@ -17,20 +17,16 @@ import logging
 import re
 import unicodedata
 from functools import cached_property
-from importlib import resources
 
 import jieba
+
+from ingest.vocabulary import read_lines
 
 _WORDLIKE = re.compile(r"[\w%]", re.UNICODE)
 _HAN_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]{2,}")
 
 # Names the token scheme an index was built with; bump on any change to `index_tokens`.
 TOKENIZER_VERSION = "jieba-search+han-bigrams/2"
-
-
-def _read_resource(name: str) -> list[str]:
-    text = resources.files("ingest").joinpath("resources", name).read_text(encoding="utf-8")
-    return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
 
 
 class Tokenizer:
@@ -42,11 +38,11 @@ class Tokenizer:
         self._jieba = jieba.Tokenizer()
         jieba.setLogLevel(logging.WARNING)
         self.aliases: dict[str, str] = {}
-        for line in _read_resource("aliases.txt"):
+        for line in read_lines("aliases.txt"):
             alias, canonical = line.split("\t")
             self.aliases[alias] = canonical
-        self.stopwords = frozenset(_read_resource("stopwords.txt"))
-        for word in _read_resource("domain_words.txt") + list(self.aliases) + list(self.aliases.values()):
+        self.stopwords = frozenset(read_lines("stopwords.txt"))
+        for word in read_lines("domain_words.txt") + list(self.aliases) + list(self.aliases.values()):
             # A high frequency makes jieba keep the word whole rather than split it.
             self._jieba.add_word(word, freq=200000)
 

@@ -23,6 +23,7 @@ import pytest
 import ingest.loaders as loaders
 import ingest.pdf_worker as pdf_worker
 from ingest.embeddings import HashEmbeddings
+from ingest.garble import garbled_reason
 from ingest.loaders import LoadResult, load_file
 from ingest.pdf_worker import PdfLimits
 from ingest.pipeline import Ingestor, open_store
@@ -143,7 +144,7 @@ def test_cjk_pdf_with_a_broken_tounicode_map_is_reported_not_indexed(tmp_path: P
 def test_pdf_with_a_few_symbol_font_bullets_is_not_garbled() -> None:
     # Word's bullets come out of PDFs as private-use characters; a few are normal.
     text = "\n".join(f"\uf0b7 第{i}条 支持企业开展研发活动，给予研发后补助。" for i in range(1, 30))
-    assert loaders._garbled_reason(text) is None
+    assert garbled_reason(text) is None
 
 
 @pytest.mark.parametrize("name", ["empty.txt", "empty.pdf", "empty.docx", "empty.html", "empty.jsonl"])

@@ -22,6 +22,7 @@ from ingest.structure import official_facts
 from policyqa.types import Answer, Chunk, Hit
 from rag.evidence import doc_numbers, is_multipart, mandatory_terms, split_sentences
 from rag.prepare import Prepared
+from rag.targets import document_text
 from rag.verify import evidence_line
 
 # Words a question names a document by.
@@ -160,12 +161,9 @@ def _official(chunks: Sequence[Chunk]) -> dict[str, Fact]:
     """The 公文 facts the document's text states, by DocMeta field, each quoted from
     the line that states it. The text is put back together from the chunks (which
     hold spans of it), so the head and tail rules see the document as ingest did."""
-    base, end = min(c.start for c in chunks), max(c.end for c in chunks)
-    buf = ["\n"] * (end - base)
-    for c in chunks:
-        buf[c.start - base : c.end - base] = c.text
+    base = min(c.start for c in chunks)
     facts: dict[str, Fact] = {}
-    for field, stated in official_facts("".join(buf)).items():
+    for field, stated in official_facts(document_text(chunks)[base:]).items():
         at, to = base + stated.start, base + stated.end
         holding = [c for c in chunks if c.start <= at < c.end]
         if not holding:
