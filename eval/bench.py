@@ -43,6 +43,10 @@ search + BM25 top-k + score fusion of the candidates, run one after the other in
 loop as `HybridRetriever.retrieve` runs them, minus the query embedding (timed apart:
 it does not depend on corpus size) and minus the whole-document BM25 term.
 
+Embedders: chunks/s of each embedding engine on a fixed sample of real chunks, each in
+a child process of its own, against a numpy matmul reference measured in the same run
+(eval/embed_bench.py describes the method).
+
 End to end: answers over the sample corpus (indexed by the ingest step) per backend:
 extractive always, local when its GGUF file and xllamacpp are installed,
 openai only when configured; latency and time to first streamed token.
@@ -77,6 +81,8 @@ import psutil
 import scipy.sparse as sp
 from langchain_core.embeddings import Embeddings
 
+from eval import embed_bench
+from eval.embed_bench import EmbedReport
 from eval.retrieval import DEFAULT_BENCH
 from ingest.chunker import chunk_document
 from ingest.document import build_document
@@ -191,6 +197,7 @@ class BenchReport:
     hybrid: list[HybridResult] = field(default_factory=list)
     memory_per_million_mb: dict[str, float] = field(default_factory=dict)
     answers: list[AnswerResult] = field(default_factory=list)
+    embedders: list[EmbedReport] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
 
@@ -432,12 +439,17 @@ def ncp_slice(corpus: Path, n_docs: int, folder: Path) -> Path:
 
 
 # -- retrieval ----------------------------------------------------------------------------
+def corpus_chunks(settings: Settings, path: Path) -> list[Chunk]:
+    """The chunks ingest would make of `path`, in corpus order."""
+    max_bytes = int(settings.max_file_mb * MB)
+    docs = [build_document(d) for p in iter_files([path]) for d in load_file(p, max_bytes=max_bytes).documents]
+    return [c for d in docs for c in chunk_document(d, settings.chunk_size, settings.chunk_max, settings.chunk_overlap)]
+
+
 def base_corpus(settings: Settings, emb: Embeddings, tokenizer: Tokenizer, path: Path) -> tuple[Base, list[Chunk], list[list[str]]]:
     """Chunks of `path`, their vectors through the pipeline's embedding cache (computed
     once, then read back) and their BM25 tokens."""
-    max_bytes = int(settings.max_file_mb * MB)
-    docs = [build_document(d) for p in iter_files([path]) for d in load_file(p, max_bytes=max_bytes).documents]
-    chunks = [c for d in docs for c in chunk_document(d, settings.chunk_size, settings.chunk_max, settings.chunk_overlap)]
+    chunks = corpus_chunks(settings, path)
     texts = [c.match_text() for c in chunks]
     model, dim = str(getattr(emb, "name", type(emb).__name__)), len(encode(emb, ["维度"], query=False)[0])
     cache = EmbeddingCache(settings.data_dir / "cache" / "embeddings", model, dim)
@@ -688,6 +700,10 @@ def render(report: BenchReport) -> str:
             ["corpus", "embedding", "docs", "chunks", "MB", "seconds", "docs/s", "chunks/s", "MB/s", *stage_names, "model load"],
             [[r.corpus, r.embedding, r.documents, r.chunks, r.megabytes, r.seconds, r.docs_per_s, r.chunks_per_s,
               r.mb_per_s, *(r.stages[s] for s in stage_names), r.model_load_s] for r in report.ingest]))
+    for e in report.embedders:
+        parts.append("\nEmbedders (passages through encode_passages, no cache; one child process per row)")
+        parts.append(format_table(*embed_bench.table(e)))
+        parts += embed_bench.summary_lines(e)
     if report.query_embedding:
         parts.append("\nQuery embedding (ms per query, independent of corpus size): "
                      + "  ".join(f"{k}={v:.1f}" for k, v in report.query_embedding.items()))
@@ -756,6 +772,7 @@ def _to_json(report: BenchReport) -> dict:
     data = asdict(report)
     data["ingest"] = [{**asdict(r), "docs_per_s": r.docs_per_s, "chunks_per_s": r.chunks_per_s, "mb_per_s": r.mb_per_s}
                       for r in report.ingest]
+    data["embedders"] = [embed_bench.to_json(e) for e in report.embedders]
     return data
 
 
@@ -769,6 +786,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
     else:
         sizes = list(QUICK_SIZES if args.quick else DEFAULT_SIZES)
     n_queries = args.queries or (20 if args.quick else 50)
+    if args.embedders is not None:
+        embedders = [e.strip() for e in args.embedders.split(",") if e.strip()]
+    elif args.quick:  # the configured engine, and hash for a child's floor
+        embedders = list(dict.fromkeys([settings.embedding, "hash"]))
+    else:
+        embedders = list(embed_bench.DEFAULT_EMBEDDERS)
+    n_texts = args.embed_texts or (embed_bench.QUICK_TEXTS if args.quick else embed_bench.DEFAULT_TEXTS)
     ncp = args.bench / "corpus.jsonl"
     use_ncp = ncp.is_file() and not args.quick
     out: Path = args.out
@@ -787,10 +811,23 @@ def cmd_bench(args: argparse.Namespace) -> int:
         machine={"cpus": os.cpu_count(), "faiss_threads": faiss.omp_get_max_threads(),
                  "ram_gb": round(psutil.virtual_memory().total / 2**30, 1), "python": platform.python_version()},
         settings={"embedding": settings.embedding, "ann_threshold": settings.ann_threshold,
-                  "candidates": settings.candidates, "sizes": sizes, "queries": n_queries, "seed": args.seed},
+                  "candidates": settings.candidates, "sizes": sizes, "queries": n_queries, "seed": args.seed,
+                  "embedders": embedders, "embed_texts": n_texts},
         synthetic=synthetic,
     )
     try:
+        if embedders:
+            # First, while this process holds no model and runs no threads of its own.
+            corpus = ncp if use_ncp else SAMPLE_CORPUS
+            texts = embed_bench.sample_texts([c.match_text() for c in corpus_chunks(settings, corpus)], n_texts,
+                                             args.seed)
+            report.embedders.append(embed_bench.bench_embedders(
+                texts, embedders, work / "embedders", corpus="NCP corpus" if use_ncp else "sample corpus",
+                seed=args.seed, batch_size=settings.embed_batch_size,
+                reference_n=1024 if args.quick else embed_bench.REFERENCE_N, log=log))
+            loads.append(os.getloadavg())
+        if args.skip_ingest and not args.answers and not sizes:
+            return _finish(report, out, loads)  # embedders only: no model to load here
         t0 = time.perf_counter()
         emb = make_embeddings(settings.embedding, threads=settings.threads)
         encode(emb, ["预热"], query=False)
@@ -847,6 +884,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
             loads.append(os.getloadavg())
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    return _finish(report, out, loads)
+
+
+def _finish(report: BenchReport, out: Path, loads: list[tuple[float, float, float]]) -> int:
+    """Print the report and save it (JSON, text, and the plot when there is one)."""
     report.machine["loadavg_1m_seen"] = [round(l[0], 2) for l in loads]
     report.notes.append("load average (1 min) at start, after each section and size: "
                         + ", ".join(f"{l[0]:.2f}" for l in loads) + f" on {os.cpu_count()} CPUs")
@@ -856,8 +898,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     (out / "bench.txt").write_text(text + "\n", encoding="utf-8")
     if report.dense:
         plot(report, out / "retrieval_latency.png")
-        log(f"plot: {out / 'retrieval_latency.png'}")
-    log(f"report: {out / 'bench.json'}")
+        print(f"plot: {out / 'retrieval_latency.png'}", file=sys.stderr, flush=True)
+    print(f"report: {out / 'bench.json'}", file=sys.stderr, flush=True)
     return 0
 
 
@@ -892,7 +934,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                    "when answers are timed)")
     p.add_argument("--llm-questions", type=int, default=10, help="questions per LLM backend, asked one at a time; as many again are asked two at once")
     p.add_argument("--questions-extractive", type=int, default=20, help="questions for the extractive backend")
-    p.add_argument("--embedding", help="embedding provider (default POLICYQA_EMBEDDING, e5-small)")
+    p.add_argument("--embedders", help="embedding engines to time, comma-separated (default "
+                   f"{','.join(embed_bench.DEFAULT_EMBEDDERS)}; --quick: the configured one and hash; '' for none)")
+    p.add_argument("--embed-texts", type=int, default=0,
+                   help=f"chunks each engine encodes (default {embed_bench.DEFAULT_TEXTS}; --quick {embed_bench.QUICK_TEXTS})")
+    p.add_argument("--embedding", help="embedding provider (default POLICYQA_EMBEDDING, e5-small-int8)")
     p.add_argument("--bench", type=Path, default=DEFAULT_BENCH, help="NCP benchmark folder (base corpus and questions)")
     p.add_argument("--threads", type=int, default=0, help="FAISS (OpenMP) threads (default: all cores)")
     p.add_argument("--seed", type=int, default=0)

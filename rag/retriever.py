@@ -41,19 +41,26 @@ FUSIONS = ("score", "rrf")
 
 
 def score_sum(dense: list[tuple[int, float]], keyword: list[tuple[int, float]], q: np.ndarray | None,
-              vector: Callable[[int], np.ndarray], dense_weight: float, keyword_weight: float) -> dict[int, float]:
+              vector: Callable[[int], np.ndarray | None], dense_weight: float, keyword_weight: float) -> dict[int, float]:
     """Weighted sum of min-max scaled cosine similarities and max-scaled BM25 scores over
     the union of both candidate lists; a candidate only one list found gets its cosine
-    computed, so a keyword-only hit is not scored as if it were dissimilar."""
+    computed, so a keyword-only hit is not scored as if it were dissimilar. A chunk
+    whose vector is not computed yet (`vector` gives None) gets the candidates' mean
+    scaled similarity: unknown, so neither rewarded nor punished."""
     candidates = list(dict.fromkeys([i for i, _ in dense] + [i for i, _ in keyword]))
     fused = dict.fromkeys(candidates, 0.0)
     if q is not None and candidates:
         known = dict(dense)
-        sims = np.array([known[i] if i in known else float(vector(i) @ q) for i in candidates])
-        lo, hi = float(sims.min()), float(sims.max())
-        scaled = (sims - lo) / (hi - lo) if hi > lo else np.ones_like(sims)
-        for i, s in zip(candidates, scaled):
-            fused[i] += dense_weight * float(s)
+        for i in candidates:
+            if i not in known and (v := vector(i)) is not None:
+                known[i] = float(v @ q)
+        if known:
+            sims = np.array(list(known.values()))
+            lo, hi = float(sims.min()), float(sims.max())
+            scaled = {i: (s - lo) / (hi - lo) if hi > lo else 1.0 for i, s in known.items()}
+            unknown = float(np.mean(list(scaled.values())))
+            for i in candidates:
+                fused[i] += dense_weight * float(scaled.get(i, unknown))
     if keyword:
         top = max(s for _, s in keyword)
         for i, s in keyword:
@@ -177,12 +184,15 @@ class HybridRetriever:
         doc_scores: dict[str, float],
     ) -> dict[int, float]:
         cfg = self.config
-        fused = score_sum(dense, keyword, q, self.store.vector, cfg.dense_weight, cfg.keyword_weight)
+        fused = score_sum(dense, keyword, q, self._vector, cfg.dense_weight, cfg.keyword_weight)
         candidates = list(fused)
         if doc_scores:
             for i in candidates:
                 fused[i] += cfg.document_weight * doc_scores.get(document_key(self.store.chunk(i)), 0.0)
         return fused
+
+    def _vector(self, i: int) -> np.ndarray | None:
+        return self.store.vector(i) if self.store.has_vector(i) else None
 
     def _rrf(self, d_rank: dict[int, int], k_rank: dict[int, int], doc_scores: dict[str, float]) -> dict[int, float]:
         cfg = self.config

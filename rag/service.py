@@ -2,7 +2,9 @@
 change the knowledge base. Nothing in `ui/` touches FAISS, the loaders or the chain.
 
 The service notices when the index changed on disk (an ingest from the UI or the
-CLI) and reopens it before the next question; the LLM is loaded once and kept.
+CLI, or a save of the background embedder) and reopens it before the next question;
+the LLM is loaded once and kept. Uploads are searchable by keyword as soon as they are
+read; a background thread then computes their vectors (ingest/background.py).
 """
 
 from __future__ import annotations
@@ -15,8 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
+from langchain_core.embeddings import Embeddings
+
+from ingest.background import BackgroundEmbedder, embedder_running
 from ingest.pipeline import IngestReport, remove_sources
-from ingest.store import current_generation
+from ingest.store import current_generation, embedding_counts, pending_in
 from policyqa.app import App
 from policyqa.errors import IngestError, ModelError, PolicyQAError
 from policyqa.settings import SAMPLE_CORPUS, Settings
@@ -52,6 +57,27 @@ class DocumentInfo:
     doc_number: str
     chunks: int
     uploaded: bool = False
+    embedded: int = 0  # chunks whose dense vector is computed; the rest are found by keyword only
+
+    @property
+    def embedding_label(self) -> str:
+        """The vector state in the page's words."""
+        if self.embedded >= self.chunks:
+            return "就绪"
+        if not self.embedded:
+            return "仅关键词检索（向量计算中）"
+        return f"向量计算中 {100 * self.embedded // max(self.chunks, 1)}%"
+
+
+@dataclass(frozen=True)
+class EmbeddingProgress:
+    done: int  # chunks with a vector, index-wide
+    total: int
+    running: bool  # a background embedder of this service is working
+
+    @property
+    def pending(self) -> int:
+        return self.total - self.done
 
 
 @dataclass(frozen=True)
@@ -76,6 +102,14 @@ class PolicyQA:
         self._generation: Path | None = None
         self._chain: AnswerChain | None = None
         self._texts: dict[str, str] = {}
+        # The background embedder: `_embedding` is True from its start until it has
+        # decided, under `_embed_lock`, to end; `_wanted` asks it for one more pass
+        # (rows saved by an ingest while it was finishing its last one).
+        self._embed_lock = threading.Lock()
+        self._embedder: threading.Thread | None = None
+        self._embedding = False
+        self._wanted = False
+        self._stop = threading.Event()
 
     @property
     def uploads_dir(self) -> Path:
@@ -136,10 +170,65 @@ class PolicyQA:
     def documents(self) -> list[DocumentInfo]:
         store = self._current().retriever.store
         uploaded = {p.name for p in self.uploads_dir.glob("*")} if self.uploads_dir.is_dir() else set()
+        state = store.embedding_state()
         return [
-            DocumentInfo(r.source, r.title, r.issuer, r.date, r.region, r.doc_number, r.chunks, r.source in uploaded)
+            DocumentInfo(r.source, r.title, r.issuer, r.date, r.region, r.doc_number, r.chunks, r.source in uploaded,
+                         state.get(r.source, (0, 0))[0])
             for r in sorted(store.files().values(), key=lambda r: r.source)
         ]
+
+    def embedding_progress(self) -> EmbeddingProgress:
+        """Index-wide vector progress, read from the current generation's manifest alone:
+        cheap enough for a page to poll, and it neither waits for the lock nor reopens
+        the index."""
+        total, pending = embedding_counts(self.settings.index_dir)
+        # Another process's embedder (the one `policyqa ingest` starts) counts too.
+        running = self._embedding or (pending > 0 and embedder_running(self.settings.index_dir))
+        return EmbeddingProgress(total - pending, total, running)
+
+    def start_embedding(self) -> bool:
+        """Compute waiting vectors in a background thread. True when one is running."""
+        with self._embed_lock:
+            if self._embedding:
+                self._wanted = True  # it looks again before it ends
+                return True
+            if not pending_in(self.settings.index_dir):
+                return False
+            self._stop.clear()
+            self._embedding = self._wanted = True
+            self._embedder = threading.Thread(target=self._embed, args=(BackgroundEmbedder,),
+                                              name="policyqa-embedder", daemon=True)
+            self._embedder.start()
+            return True
+
+    def stop_embedding(self, timeout: float = 60.0) -> None:
+        """Ask the embedder to save what it has and stop (the rest resumes on the next start)."""
+        self._stop.set()
+        thread = self._embedder
+        if thread is not None:
+            thread.join(timeout)
+
+    def _background_model(self) -> Embeddings:
+        """The model the embedder thread uses: the service's own. A second copy would
+        cost its memory again (about 500 MB for e5-small in torch); torch encodes a
+        question's vector beside a batch's."""
+        return self.app.embeddings
+
+    def _embed(self, embedder_type: type) -> None:
+        try:
+            emb = self._background_model()
+            while True:
+                with self._embed_lock:
+                    if not self._wanted or self._stop.is_set():
+                        self._embedding = False
+                        return
+                    self._wanted = False
+                report = embedder_type(self.settings, emb).run(stop=self._stop)
+                log.info("background embedding: %s", report)
+        except Exception:  # a failure costs the vectors, never the service: keyword search goes on
+            log.exception("background embedding failed; `policyqa embed` resumes it")
+        with self._embed_lock:
+            self._embedding = False
 
     def status(self) -> Status:
         store = self._current().retriever.store
@@ -163,13 +252,15 @@ class PolicyQA:
             shutil.copyfile(path, target)
             kept.append(target)
         with self._lock:
-            report = self.app.ingestor().run(kept, progress=False) if kept else IngestReport()
+            report = self.app.ingestor().run(kept, progress=False, embed="later") if kept else IngestReport()
         if rejected:
             report = IngestReport(**{**report.__dict__, "skipped": tuple(rejected) + report.skipped})
         for error in report.skipped:  # a file that failed is not kept for re-ingest
             bad = self.uploads_dir / error.source
             if bad in kept:
                 bad.unlink(missing_ok=True)
+        if report.chunks_pending:
+            self.start_embedding()
         return report
 
     def remove(self, sources: Sequence[str]) -> dict[str, int]:
@@ -184,7 +275,10 @@ class PolicyQA:
         by their hash, changed ones replace their old chunks."""
         paths = [p for p in (SAMPLE_CORPUS, self.uploads_dir) if p.is_dir()]
         with self._lock:
-            return self.app.ingestor().run(paths, progress=False)
+            report = self.app.ingestor().run(paths, progress=False, embed="later")
+        if report.chunks_pending:
+            self.start_embedding()
+        return report
 
     # -- internals ---------------------------------------------------------------------
     def _current(self) -> AnswerChain:

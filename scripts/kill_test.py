@@ -96,12 +96,15 @@ def revise(paths: list[Path], rng: random.Random, share: float, round_no: int) -
 
 
 def ingest_command(index: Path, paths: list[Path]) -> list[str]:
-    return [sys.executable, "-m", "policyqa.cli", "ingest", *map(str, paths), "--index", str(index), "--quiet"]
+    # --wait: every vector in the ingest itself, so no background embedder takes the lock
+    return [sys.executable, "-m", "policyqa.cli", "ingest", *map(str, paths), "--index", str(index), "--quiet", "--wait"]
 
 
 def ingest_env(data_dir: Path) -> dict[str, str]:
     env = dict(os.environ)
-    env.update(POLICYQA_EMBEDDING="hash", POLICYQA_DATA_DIR=str(data_dir), HF_HUB_OFFLINE="1", TQDM_DISABLE="1")
+    # No wait for the lock: a second ingest must be refused at once.
+    env.update(POLICYQA_EMBEDDING="hash", POLICYQA_DATA_DIR=str(data_dir), HF_HUB_OFFLINE="1", TQDM_DISABLE="1",
+               POLICYQA_LOCK_WAIT_S="0")
     env.pop("POLICYQA_INDEX_DIR", None)
     return env
 

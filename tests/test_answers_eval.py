@@ -29,7 +29,7 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> App:
     root = tmp_path_factory.mktemp("eval")
     shutil.copytree(SAMPLE_CORPUS, root / "corpus")
     # The project's embedding cache is shared, so a warm machine skips re-encoding.
-    settings = Settings(data_dir=PROJECT_ROOT / "data", index_dir=root / "index", embedding="e5-small", llm="extractive")
+    settings = Settings(data_dir=PROJECT_ROOT / "data", index_dir=root / "index", embedding=Settings().embedding, llm="extractive")  # the default model
     a = App(settings)
     a.ingestor().run([root / "corpus"], progress=False)
     return a

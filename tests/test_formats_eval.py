@@ -45,7 +45,7 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> App:
         pytest.skip("chromium is needed to print the formats corpus (.ci/run installs it)")
     root: Path = tmp_path_factory.mktemp("formats")
     files = build_corpus(root / "corpus")
-    settings = Settings(data_dir=PROJECT_ROOT / "data", index_dir=root / "index", embedding="e5-small", llm="extractive")
+    settings = Settings(data_dir=PROJECT_ROOT / "data", index_dir=root / "index", embedding=Settings().embedding, llm="extractive")  # the default model
     a = App(settings)
     report = a.ingestor().run(files, progress=False)
     assert not report.skipped, [str(e) for e in report.skipped]

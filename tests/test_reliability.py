@@ -427,7 +427,7 @@ def test_pdf_seeds_give_the_same_outcome_in_the_bounded_child(tmp_path: Path) ->
 
 
 def test_a_second_ingest_is_refused_while_one_holds_the_lock(tmp_path: Path, tokenizer) -> None:
-    settings = _settings(tmp_path)
+    settings = _settings(tmp_path).with_(lock_wait_s=0.3)
     Ingestor(settings, HashEmbeddings(), tokenizer).run([SAMPLE_CORPUS / "zhejiang-2025-hightech-workplan-brief.txt"],
                                                         progress=False)
     gen = current_generation(settings.index_dir)

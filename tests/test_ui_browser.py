@@ -166,3 +166,52 @@ def test_targets_tab_links_rows_to_passages(page_url, browser) -> None:
     assert card.evaluate("e => e.open && e.classList.contains('pq-active')")
     assert card.locator("mark.pq-span").first.is_visible()
     page.close()
+
+
+def test_knowledge_base_tab_follows_the_vectors_of_an_upload(page_url, browser, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """An upload shows as keyword-only with a progress bar; when its vectors land the
+    tab's timer turns the row to 就绪 and the bar into a line, without a click."""
+    import threading
+
+    from gradio_client import Client, handle_file
+
+    import rag.service
+    from ingest.embeddings import HashEmbeddings
+
+    release = threading.Event()
+
+    class Held(HashEmbeddings):
+        def encode(self, texts, query):  # type: ignore[no-untyped-def]
+            if not query:
+                release.wait(60)
+            return super().encode(texts, query)
+
+    monkeypatch.setattr(rag.service.PolicyQA, "_background_model", lambda self: Held())
+    doc = tmp_path / "qingtian-2026.txt"
+    doc.write_text("青田县2026年科技工作要点\n青田县2026年新认定科技型中小企业88家。\n", encoding="utf-8")
+    client = Client(page_url.url, verbose=False)
+    page = None
+    try:
+        client.predict(PASSWORD, [handle_file(str(doc))], api_name="/upload")
+        page = _open(browser, page_url.url)
+        page.get_by_role("tab", name="知识库").click()
+        page.fill("#pq-password input", PASSWORD)
+        page.get_by_role("button", name="进入").click()
+        page.locator("#pq-embedding progress").wait_for(timeout=10000)
+        assert "向量计算中" in page.inner_text("#pq-embedding")
+        headers = page.locator("#pq-docs th").all_inner_texts()
+        assert any("向量" in h for h in headers), headers
+        row = page.locator("#pq-docs [role=row]", has_text="qingtian-2026.txt")
+        assert "仅关键词检索" in row.inner_text()
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "ui-knowledge-base-embedding.png"), full_page=True)
+        release.set()
+        page.get_by_text("全部文件已就绪").wait_for(timeout=30000)  # the timer's doing: nothing was clicked
+        assert "仅关键词检索" not in row.inner_text() and "就绪" in row.inner_text()
+        assert page.locator("#pq-embedding progress").count() == 0
+    finally:
+        release.set()
+        if page is not None:
+            page.close()
+        client.predict(PASSWORD, ["qingtian-2026.txt"], api_name="/remove")

@@ -156,3 +156,63 @@ def _enter_and_leave(gate: Admission) -> bool:
 def test_file_errors_are_explained_in_chinese(reason: str, expected: str) -> None:
     text = reason_zh(IngestError("a.pdf", reason))
     assert expected in text and reason in text
+
+
+# -- the knowledge-base tab: vector state per document and overall ------------------------
+def _info(source: str, chunks: int, embedded: int, uploaded: bool = True):  # type: ignore[no-untyped-def]
+    from rag.service import DocumentInfo
+
+    return DocumentInfo(source, "青田县2026年科技工作要点", "青田县科技局", "2026-01-05", "青田县", "青科〔2026〕1号",
+                        chunks, uploaded, embedded)
+
+
+def test_docs_table_shows_each_documents_vector_state() -> None:
+    from ui.render import DOCS_HEADERS, docs_rows
+
+    rows = docs_rows([_info("a.txt", 4, 0), _info("b.txt", 4, 1), _info("c.txt", 4, 4, uploaded=False)])
+    assert all(len(r) == len(DOCS_HEADERS) for r in rows)
+    col = DOCS_HEADERS.index("向量")
+    assert [r[col] for r in rows] == ["仅关键词检索（向量计算中）", "向量计算中 25%", "就绪"]
+    assert dict(zip(DOCS_HEADERS, rows[0])) == {
+        "文件": "a.txt", "向量": "仅关键词检索（向量计算中）", "标题": "青田县2026年科技工作要点", "发文机关": "青田县科技局",
+        "日期": "2026-01-05", "地区": "青田县", "文号": "青科〔2026〕1号", "段落数": 4, "来源": "上传"}
+    assert [r[DOCS_HEADERS.index("来源")] for r in rows] == ["上传", "上传", "自带"]
+
+
+def test_progress_bar_while_vectors_are_pending_and_none_when_done() -> None:
+    from rag.service import EmbeddingProgress
+    from ui.render import embedding_html, embedding_status
+
+    html_ = embedding_html(EmbeddingProgress(30, 120, running=True))
+    assert '<progress class="pq-embed-bar" max="120" value="30">25%</progress>' in html_
+    assert "已完成 30 / 120 个段落" in html_ and "按关键词检索" in html_
+    assert embedding_status(EmbeddingProgress(30, 120, running=True)) == " · **向量计算中** 30/120"
+    stalled = embedding_html(EmbeddingProgress(30, 120, running=False))  # no thread: it does not claim one works
+    assert "<progress" in stalled and "向量计算中" not in stalled and "90 个段落的向量未计算" in stalled
+    done = embedding_html(EmbeddingProgress(120, 120, running=False))
+    assert "<progress" not in done and "全部文件已就绪" in done
+    assert embedding_status(EmbeddingProgress(120, 120, running=False)) == ""
+    assert embedding_html(EmbeddingProgress(0, 0, running=False)) == ""
+
+
+def test_upload_message_says_keyword_search_works_while_vectors_are_computed() -> None:
+    from ingest.pipeline import IngestReport
+    from ui.messages import report_zh
+
+    pending = report_zh(IngestReport(added=("a.txt",), chunks_added=3, chunks_pending=3, total_documents=1,
+                                     total_chunks=3))
+    assert "已可按关键词检索" in pending and "3 个段落的向量正在后台计算" in pending
+    ready = report_zh(IngestReport(added=("a.txt",), chunks_added=3, total_documents=1, total_chunks=3))
+    assert "新增 1 个" in ready and "关键词" not in ready and "向量" not in ready
+
+
+def test_a_refusal_while_vectors_are_pending_says_so() -> None:
+    from ui.app import KEYWORD_ONLY_NOTE, with_pending_note
+
+    refused = Answer("青田的目标？", "文件中未找到相关内容。", (), refused=True)
+    noted = with_pending_note(refused, pending=5)
+    assert noted.notes == (KEYWORD_ONLY_NOTE,) and KEYWORD_ONLY_NOTE in answer_markdown(noted, 1)
+    assert with_pending_note(noted, pending=5).notes == (KEYWORD_ONLY_NOTE,)
+    assert with_pending_note(refused, pending=0) is refused
+    cited = _answer()
+    assert with_pending_note(cited, pending=5) is cited  # an answer with citations needs no excuse

@@ -5,6 +5,7 @@ it; anonymous clients cannot change the knowledge base."""
 from __future__ import annotations
 
 import re
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -98,7 +99,18 @@ def test_upload_ask_remove(server: Server, tmp_path: Path) -> None:
     log, table, *_ = client.predict(PASSWORD, [handle_file(str(good)), handle_file(str(empty))], api_name="/upload")
     assert "新增 1 个" in log
     assert "empty.txt" in log and "空的" in log  # the bad file is named, with its reason
+    assert "已可按关键词检索" in log and "向量正在后台计算" in log
     assert "qingtian-2026.txt" in [row[0] for row in table["data"]]
+    vector = table["headers"].index("向量")
+    # The background thread fills the vectors in: every file ends 就绪 and the bar gives way.
+    deadline = time.monotonic() + 60
+    while True:
+        table, _, _, progress, *_ = client.predict(PASSWORD, api_name="/unlock")
+        if {row[vector] for row in table["data"]} == {"就绪"}:
+            break
+        assert "<progress" in progress and time.monotonic() < deadline, (progress, table["data"])
+        time.sleep(0.2)
+    assert "全部文件已就绪" in progress
 
     _, chat, sources = _ask(client, "青田县2026年新认定科技型中小企业多少家？")
     assert "88" in _text(chat[-1]) and "qingtian-2026.txt" in sources

@@ -13,6 +13,7 @@ import tempfile
 import threading
 import time
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterator
@@ -26,8 +27,12 @@ from rag.service import UPLOAD_SUFFIXES, VOCABULARY, PolicyQA
 from ui.feedback import FeedbackStore
 from ui.messages import report_zh
 from ui.render import (
+    DOCS_HEADERS,
     answer_markdown,
     conversation_markdown,
+    docs_rows,
+    embedding_html,
+    embedding_status,
     escape_markdown,
     match_html,
     targets_html,
@@ -47,6 +52,9 @@ BUSY = "当前提问的人较多，系统繁忙，请稍后再试。"
 QUEUE_BACKSTOP = 1000
 WRONG_PASSWORD_DELAY_S = 0.25
 ALL = "全部"
+EMBED_POLL_S = 3.0  # how often an open knowledge-base tab looks at the vector progress
+# Added to a refusal while some chunks have no vector yet: those are found by keyword only.
+KEYWORD_ONLY_NOTE = "部分新收录文件的向量仍在后台计算，这些文件目前只能按关键词检索；可换用文件中的原词提问，或稍后再试。"
 
 CSS = """
 .pq-sources { max-height: 78vh; overflow-y: auto; }
@@ -67,6 +75,9 @@ mark.pq-span { background: #fde68a; color: inherit; padding: 0 1px; }
 .pq-table th, .pq-table td { border: 1px solid var(--border-color-primary); padding: 3px 6px; vertical-align: top; }
 .pq-table th { background: var(--background-fill-secondary); }
 .pq-unknown { color: #b45309; }
+.pq-embed { display: flex; align-items: center; gap: 10px; margin: 4px 0; }
+.pq-embed-bar { width: 240px; flex: none; }
+.pq-ready { color: #15803d; }
 """
 
 # Clicking [n] in an answer opens and highlights the cited passage in the sources
@@ -151,16 +162,30 @@ def _choices(values: set[str]) -> list[str]:
 def _status_md(service: PolicyQA) -> str:
     s = service.status()
     model = f"（{s.model}）" if s.model else ""
-    return f"**回答方式：** {s.backend_label}{model} · **检索模型：** {s.embedding} · **知识库：** {s.documents} 个文件，{s.chunks} 个段落"
+    return (f"**回答方式：** {s.backend_label}{model} · **检索模型：** {s.embedding} · **知识库：** {s.documents} 个文件，"
+            f"{s.chunks} 个段落{embedding_status(service.embedding_progress())}")
+
+
+def with_pending_note(answer: Answer, pending: int) -> Answer:
+    """A refusal given while chunks wait for their vectors says so: "not found" then
+    means "not found by keyword" for those files."""
+    if not answer.refused or not pending or KEYWORD_ONLY_NOTE in answer.notes:
+        return answer
+    return replace(answer, notes=answer.notes + (KEYWORD_ONLY_NOTE,))
 
 
 def build(service: PolicyQA, password: str, feedback: FeedbackStore) -> gr.Blocks:
     settings = service.settings
     admission = Admission(settings.ui_concurrency, settings.ui_max_queue)
 
-    def authorised(pw: str | None) -> None:
+    def password_ok(pw: str | None) -> bool:
         if not password or not hmac.compare_digest((pw or "").encode(), password.encode()):
             time.sleep(WRONG_PASSWORD_DELAY_S)  # slows guessing down
+            return False
+        return True
+
+    def authorised(pw: str | None) -> None:
+        if not password_ok(pw):
             raise gr.Error("管理员密码错误。", print_exception=False)
 
     def filter_updates() -> tuple[Any, ...]:
@@ -204,6 +229,8 @@ def build(service: PolicyQA, password: str, feedback: FeedbackStore) -> gr.Block
                 yield "", chat, turns + [_error_turn(question, message)], sections, gr.update()
                 return
         assert final is not None
+        if final.refused:
+            final = with_pending_note(final, service.embedding_progress().pending)
         chat[-1] = {"role": "assistant", "content": answer_markdown(final, turn_no)}
         sections = sections + [sources_html(final, turn_no, service.chunk, service.document_text)]
         yield "", chat, turns + [turn_record(final)], sections, panel_html(sections)
@@ -243,17 +270,35 @@ def build(service: PolicyQA, password: str, feedback: FeedbackStore) -> gr.Block
                                   kind=kinds.get(kind, ""), year=_chosen(year))
         return targets_html(records, service.chunk, service.document_text)
 
-    def docs_rows() -> list[list[Any]]:
-        return [[d.source, d.title, d.issuer, d.date, d.region, d.doc_number, d.chunks, "上传" if d.uploaded else "自带"]
-                for d in service.documents()]
+    def progress_outputs() -> tuple:
+        """The vector progress bar, the last state it showed, and the timer that polls it:
+        running while vectors are pending, stopped otherwise."""
+        p = service.embedding_progress()
+        return embedding_html(p), [p.done, p.total, p.running], gr.Timer(active=p.pending > 0)
 
     def unlock(pw: str) -> tuple:
         authorised(pw)
-        return gr.update(visible=True), docs_rows(), gr.update(choices=[d.source for d in service.documents()]), ""
+        documents = service.documents()
+        return (gr.update(visible=True), docs_rows(documents), gr.update(choices=[d.source for d in documents]), "",
+                *progress_outputs())
 
     def kb_changed(message: str) -> tuple:
-        return (message, docs_rows(), gr.update(choices=[d.source for d in service.documents()], value=[]),
-                _status_md(service), *filter_updates())
+        documents = service.documents()
+        return (message, docs_rows(documents), gr.update(choices=[d.source for d in documents], value=[]),
+                _status_md(service), *filter_updates(), *progress_outputs())
+
+    def embedding_tick(pw: str, shown: list | None) -> tuple:
+        """Every few seconds while the tab is open and vectors are pending: the bar, the
+        table and the status line, refreshed only when the progress moved (a look at
+        the manifest otherwise). The timer stops once nothing is pending."""
+        if not password_ok(pw):  # the password field changed since the tab was opened
+            return gr.skip(), gr.skip(), gr.skip(), shown, gr.Timer(active=False)
+        p = service.embedding_progress()
+        timer = gr.skip() if p.pending else gr.Timer(active=False)
+        state = [p.done, p.total, p.running]
+        if state == shown:
+            return gr.skip(), gr.skip(), gr.skip(), shown, timer
+        return embedding_html(p), docs_rows(service.documents()), _status_md(service), state, timer
 
     def upload(pw: str, files: list[str] | None, progress: gr.Progress = gr.Progress()) -> tuple:
         authorised(pw)
@@ -351,10 +396,12 @@ def build(service: PolicyQA, password: str, feedback: FeedbackStore) -> gr.Block
                 with gr.Row():
                     pw = gr.Textbox(type="password", label="管理员密码", elem_id="pq-password", scale=3)
                     unlock_btn = gr.Button("进入", scale=1)
+                embed_shown = gr.State(None)  # the progress the tab last showed: [done, total, running]
+                embed_timer = gr.Timer(EMBED_POLL_S, active=False)  # started by unlocking while vectors are pending
                 with gr.Column(visible=False) as admin:
+                    embed_progress = gr.HTML("", elem_id="pq-embedding")
                     docs = gr.Dataframe(
-                        headers=["文件", "标题", "发文机关", "日期", "地区", "文号", "段落数", "来源"],
-                        interactive=False, wrap=True, label="已收录的文件", elem_id="pq-docs",
+                        headers=DOCS_HEADERS, interactive=False, wrap=True, label="已收录的文件", elem_id="pq-docs",
                     )
                     files = gr.File(file_count="multiple", file_types=list(UPLOAD_SUFFIXES),
                                     label=f"上传文件（txt、md、pdf、docx、html，单个不超过 {settings.max_upload_mb:g} MB）")
@@ -380,9 +427,14 @@ def build(service: PolicyQA, password: str, feedback: FeedbackStore) -> gr.Block
         new_chat.click(lambda: ([], [], [], panel_html([]), gr.File(value=None, visible=False)), None, [chatbot, turns, sections, sources, export_file],
                        api_visibility="private")
         export_btn.click(export, [turns], [export_file], api_name="export")
-        kb_outputs = [kb_log, docs, to_remove, status, region, issuer, year, document]
-        unlock_btn.click(unlock, [pw], [admin, docs, to_remove, kb_log], api_name="unlock")
-        pw.submit(unlock, [pw], [admin, docs, to_remove, kb_log], api_visibility="private")
+        progress_parts = [embed_progress, embed_shown, embed_timer]
+        kb_outputs = [kb_log, docs, to_remove, status, region, issuer, year, document, *progress_parts]
+        unlock_outputs = [admin, docs, to_remove, kb_log, *progress_parts]
+        unlock_btn.click(unlock, [pw], unlock_outputs, api_name="unlock")
+        pw.submit(unlock, [pw], unlock_outputs, api_visibility="private")
+        # One tick at a time for the whole page: it is a manifest read, a table now and then.
+        embed_timer.tick(embedding_tick, [pw, embed_shown], [embed_progress, docs, status, embed_shown, embed_timer],
+                         api_visibility="private", concurrency_limit=1)
         upload_btn.click(upload, [pw, files], kb_outputs, api_name="upload", concurrency_limit=1)
         remove_btn.click(remove, [pw, to_remove], kb_outputs, api_name="remove", concurrency_limit=1)
         reingest_btn.click(reingest, [pw], kb_outputs, api_name="reingest", concurrency_limit=1)
@@ -425,6 +477,7 @@ def launch(settings: Settings, host: str = "127.0.0.1", port: int = 7860, backen
     serves no folder beyond Gradio's own upload cache."""
     service = PolicyQA(settings, backend=backend)
     service.status()  # opens (and on a fresh clone builds) the index before the first visitor
+    service.start_embedding()  # vectors an earlier ingest left to the background
     password, generated = admin_password(settings)
     if generated:
         print(f"knowledge-base tab password (set POLICYQA_ADMIN_PASSWORD to choose one): {password}",

@@ -58,6 +58,11 @@ def report_zh(report: IngestReport) -> str:
         f"失败 {len(report.skipped)} 个文件；新增 {report.chunks_added} 个段落。"
         f"索引现有 {report.total_documents} 个文件、{report.total_chunks} 个段落。"
     ]
+    if report.chunks_pending:  # saved without vectors: found by keyword until the background embedder is done
+        lines[0] += (
+            f"新增或更新的文件现在已可按关键词检索；知识库中 {report.chunks_pending} 个段落的向量正在后台计算，"
+            "完成前这些段落不参与语义检索（进度见上方，完成后“向量”一栏显示“就绪”）。"
+        )
     lines += [f"- ❌ {esc(e.source)}：{esc(reason_zh(e))}" for e in report.skipped]
     lines += [f"- ⚠️ {esc(e.source)}：{esc(reason_zh(e))}" for e in report.warnings]
     return "\n".join(lines)

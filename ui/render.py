@@ -12,11 +12,14 @@ import html
 import re
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 from policyqa.types import Answer, Chunk, Citation, Hit
 from rag.match import MatchResult
 from rag.targets import TargetRecord
+
+if TYPE_CHECKING:
+    from rag.service import DocumentInfo, EmbeddingProgress
 
 MARKER = re.compile(r"\\\[(\d+)\\\]")
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]~])")
@@ -290,3 +293,41 @@ def _comparison(records: Sequence[TargetRecord]) -> str:
         '<div class="pq-q">各地区目标对比</div><table class="pq-table pq-compare"><thead><tr><th>指标</th>'
         f'{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
     )
+
+
+# -- the knowledge-base tab --------------------------------------------------------------
+# The vector state sits beside the name: the table is wider than the page and scrolls.
+DOCS_HEADERS = ["文件", "向量", "标题", "发文机关", "日期", "地区", "文号", "段落数", "来源"]
+
+
+def docs_rows(documents: Sequence[DocumentInfo]) -> list[list[object]]:
+    """The rows of the knowledge-base table, in DOCS_HEADERS order."""
+    return [[d.source, d.embedding_label, d.title, d.issuer, d.date, d.region, d.doc_number, d.chunks,
+             "上传" if d.uploaded else "自带"] for d in documents]
+
+
+def embedding_html(progress: EmbeddingProgress) -> str:
+    """The vector progress above the table: a bar while chunks wait for their vectors,
+    a line saying all is ready otherwise (nothing for an empty index). Only numbers
+    go into it."""
+    done, total = int(progress.done), int(progress.total)
+    if not total:
+        return ""
+    if done >= total:
+        return '<div class="pq-embed pq-ready">全部文件已就绪：关键词检索和语义检索均可使用。</div>'
+    percent = 100 * done // total
+    bar = f'<progress class="pq-embed-bar" max="{total}" value="{done}">{percent}%</progress>'
+    if progress.running:
+        text = (f"向量计算中：已完成 {done} / {total} 个段落（{percent}%）；"
+                "在此期间新文件已可按关键词检索。")
+    else:
+        text = (f"尚有 {total - done} 个段落的向量未计算（已完成 {done} / {total}）：这些段落暂时只能按关键词检索；"
+                "重新启动页面服务或运行 policyqa embed 可继续计算。")
+    return f'<div class="pq-embed">{bar} <span class="pq-embed-text">{text}</span></div>'
+
+
+def embedding_status(progress: EmbeddingProgress) -> str:
+    """The short note the status line carries while vectors are pending ("" otherwise)."""
+    if progress.done >= progress.total:
+        return ""
+    return f" · **向量计算中** {int(progress.done)}/{int(progress.total)}"
