@@ -53,6 +53,7 @@ class BackgroundEmbedder:
         self.embeddings = embeddings
         self.save_every_s = settings.embed_save_s if save_every_s is None else save_every_s
         self._save_cost = 0.0  # seconds the last save took
+        self._cache: EmbeddingCache | None = None
 
     def run(self, stop: threading.Event | None = None, progress: Callable[[int, int], None] | None = None
             ) -> EmbedReport:
@@ -86,7 +87,7 @@ class BackgroundEmbedder:
         store = _load(self.settings, self.embeddings)
         if store is None or not store.pending():
             return 0, 0
-        cache = EmbeddingCache(self.settings.data_dir / "cache" / "embeddings", store.model, store.dim)
+        cache = self._cache_for(store.model, store.dim)
         texts = [store.chunk(i).match_text() for i in store.pending()]
         todo = [t for t in dict.fromkeys(texts) if cache.get(text_key(t)) is None]
         # Shortest first within windows of a few hundred: batches pad little, and
@@ -110,6 +111,12 @@ class BackgroundEmbedder:
         filled = self._save(cache)
         self._save_cost = time.monotonic() - t0
         return filled, int(filled > 0)
+
+    def _cache_for(self, model: str, dim: int) -> EmbeddingCache:
+        """The embedding cache, read from disk once per run and model."""
+        if self._cache is None or (self._cache.model, self._cache.dim) != (model, dim):
+            self._cache = EmbeddingCache(self.settings.data_dir / "cache" / "embeddings", model, dim)
+        return self._cache
 
     def _save(self, cache: EmbeddingCache) -> int:
         """Under the index lock: fill every waiting row the cache has a vector for and

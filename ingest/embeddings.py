@@ -185,6 +185,7 @@ class EmbeddingCache:
 
     def __init__(self, folder: Path, model: str, dim: int) -> None:
         safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in model)
+        self.model = model
         self.folder = folder / safe
         self.dim = dim
         self._index: dict[str, int] = {}

@@ -196,8 +196,7 @@ class PolicyQA:
                 return False
             self._stop.clear()
             self._embedding = self._wanted = True
-            self._embedder = threading.Thread(target=self._embed, args=(BackgroundEmbedder,),
-                                              name="policyqa-embedder", daemon=True)
+            self._embedder = threading.Thread(target=self._embed, name="policyqa-embedder", daemon=True)
             self._embedder.start()
             return True
 
@@ -214,7 +213,7 @@ class PolicyQA:
         question's vector beside a batch's."""
         return self.app.embeddings
 
-    def _embed(self, embedder_type: type) -> None:
+    def _embed(self) -> None:
         try:
             emb = self._background_model()
             while True:
@@ -223,7 +222,7 @@ class PolicyQA:
                         self._embedding = False
                         return
                     self._wanted = False
-                report = embedder_type(self.settings, emb).run(stop=self._stop)
+                report = BackgroundEmbedder(self.settings, emb).run(stop=self._stop)
                 log.info("background embedding: %s", report)
         except Exception:  # a failure costs the vectors, never the service: keyword search goes on
             log.exception("background embedding failed; `policyqa embed` resumes it")
