@@ -24,10 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
 from langchain_core.embeddings import Embeddings
 
-from ingest.embeddings import EmbeddingCache, encode, text_key
+from ingest.embeddings import EmbeddingCache, cached_passages, encode, text_key
 from ingest.pipeline import open_store, save_keeping_records
 from ingest.store import FaissBm25Store, IndexLock, current_generation, pending_in
 from policyqa.errors import IndexLockedError
@@ -126,17 +125,13 @@ class BackgroundEmbedder:
             store = _load(settings, self.embeddings)
             if store is None:
                 return 0
-            rows, vectors = [], []
-            for i in store.pending():
-                v = cache.get(text_key(store.chunk(i).match_text()))
-                if v is not None:
-                    rows.append(i)
-                    vectors.append(v)
-            if rows:
-                store.fill(rows, np.vstack(vectors))
+            waiting = store.pending()
+            vectors, found = cached_passages([store.chunk(i).match_text() for i in waiting], cache, store.dim)
+            if found.any():
+                store.fill([i for i, ok in zip(waiting, found) if ok], vectors[found])
                 save_keeping_records(settings.index_dir, store)
             cache.save()
-            return len(rows)
+            return int(found.sum())
 
 
 def _load(settings: Settings, embeddings: Embeddings) -> FaissBm25Store | None:
