@@ -23,7 +23,7 @@ from difflib import SequenceMatcher
 
 from eval.retrieval import MRR_CUTOFF, first_gold_rank, percentile
 from policyqa.types import Answer
-from rag.figures import extract_figures, supported
+from policyqa.text.figures import extract_figures, supported
 from rag.verify import parse_claims
 
 _MARKERS = re.compile(r"\[\d+\]")

@@ -23,8 +23,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Collection, Sequence
 
+from policyqa.app import open_matcher
 from policyqa.errors import PolicyQAError
-from policyqa.settings import PROJECT_ROOT
+from policyqa.settings import PROJECT_ROOT, Settings
 from rag.match import Matcher, MatchResult, Profile, parse_profile
 
 PROFILES = PROJECT_ROOT / "eval" / "sets" / "profiles.jsonl"
@@ -170,15 +171,13 @@ def cmd_eval(matcher: Matcher, path: Path, json_out: Path | None, verbose: bool)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from policyqa.match_cli import load_matcher
-
     p = argparse.ArgumentParser(prog="python -m eval.match_eval", description=__doc__.split("\n")[0])
     p.add_argument("--set", type=Path, default=PROFILES)
     p.add_argument("--index", type=Path)
     p.add_argument("--json", type=Path)
     p.add_argument("--verbose", "-v", action="store_true")
     args = p.parse_args(argv)
-    return cmd_eval(load_matcher(args.index), args.set, args.json, args.verbose)
+    return cmd_eval(open_matcher(Settings.from_env(index_dir=args.index)), args.set, args.json, args.verbose)
 
 
 if __name__ == "__main__":

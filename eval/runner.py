@@ -35,8 +35,7 @@ from eval.compare import compare, format_comparison
 from eval.ncp import SPLIT_FILE, check_split, load_split
 from eval.report import build_report, load_report, write_html, write_json
 from eval.retrieval import DEFAULT_BENCH, DEFAULT_DEPTH, distinct_documents, identical_documents, peak_rss_mb, read_jsonl
-from policyqa.app import App
-from policyqa.cli import add_llm_option
+from policyqa.app import App, add_llm_option
 from policyqa.errors import PolicyQAError
 from policyqa.settings import PROJECT_ROOT, Settings
 from policyqa.types import Answer

@@ -26,8 +26,9 @@ from pathlib import Path
 
 from policyqa.settings import PROJECT_ROOT
 from policyqa.types import Answer, Chunk
-from rag.figures import extract_figures, supported
-from rag.targets import TargetRecord, document_text, indicator_key
+from policyqa.text.figures import extract_figures, supported
+from ingest.document import text_from_chunks
+from ingest.targets import TargetRecord, indicator_key
 
 GOLD = PROJECT_ROOT / "eval" / "sets" / "targets_gold.jsonl"
 COMPARE = PROJECT_ROOT / "eval" / "sets" / "compare.jsonl"
@@ -44,7 +45,7 @@ def document_texts(chunks: Sequence[Chunk]) -> dict[str, str]:
     by_source: dict[str, list[Chunk]] = {}
     for c in chunks:
         by_source.setdefault(c.source, []).append(c)
-    return {source: document_text(cs) for source, cs in by_source.items()}
+    return {source: text_from_chunks(cs) for source, cs in by_source.items()}
 
 
 def _bigrams(s: str) -> set[str]:
@@ -218,7 +219,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     app = App(Settings.from_env(index_dir=args.index, llm=args.llm))
     store = app.store()
-    records = load_targets(store, app.settings.index_dir)
+    records = load_targets(store)
     gold = load_jsonl(args.gold)
     texts = document_texts(list(store.chunks()))
     score = score_extraction(records, gold, texts)

@@ -23,12 +23,14 @@ from typing import Sequence
 
 from ingest.tables import TableBlock, block_at, is_table_line, table_blocks
 from policyqa.errors import ConfigError
-from rag.figures import extract_figures
+from policyqa.text.figures import extract_figures
+from policyqa.text.sentences import CHUNK_SEGMENT, sentence_spans
+from policyqa.text.numerals import HEADING_NUMERALS
 from policyqa.types import Article, Chunk, Document, Page
 
 __all__ = ["chunk_document", "heading_level", "heading_title"]
 
-_CN_NUM = "一二三四五六七八九十百零〇"
+_CN_NUM = HEADING_NUMERALS
 _LEVELS: list[tuple[re.Pattern[str], int]] = [
     (re.compile(rf"^第[{_CN_NUM}\d]{{1,4}}[编部分]"), 0),
     (re.compile(rf"^第[{_CN_NUM}\d]{{1,4}}章"), 1),
@@ -45,9 +47,6 @@ _LEVELS: list[tuple[re.Pattern[str], int]] = [
 _FIGURE_REACH = 40
 _FREE_LEVEL = 9  # an unnumbered short heading line (web summaries)
 _MAJOR_LEVEL = 4  # `（一）` and above open a section: break sooner before them
-_SENT_END = "。！？；!?;"
-_CLOSERS = "”’」』）)》\"'"
-_SEGMENT = re.compile(rf"[^\n{_SENT_END}]*(?:[{_SENT_END}]+[{_CLOSERS}]*|\n|$)")
 _CLAUSE = re.compile(r"[，,、：:]")
 _PROSE = set("。，；！？、,;:：!?")
 _NOT_HEADING = re.compile(
@@ -113,18 +112,7 @@ def _segments(text: str, lo: int, hi: int, tables: Sequence[TableBlock] = ()) ->
 
 
 def _sentences(text: str, lo: int, hi: int) -> list[_Seg]:
-    out: list[_Seg] = []
-    for m in _SEGMENT.finditer(text, lo, hi):
-        a, b = m.start(), m.end()
-        if a == b:
-            continue
-        while a < b and text[a].isspace():
-            a += 1
-        while b > a and text[b - 1].isspace():
-            b -= 1
-        if a < b:
-            out.append(_Seg(a, b))
-    return out
+    return [_Seg(a, b) for a, b in sentence_spans(text, lo, hi, CHUNK_SEGMENT)]
 
 
 def _split_long(text: str, seg: _Seg, max_size: int) -> list[_Seg]:

@@ -29,7 +29,9 @@ from collections import Counter
 from dataclasses import dataclass
 
 from ingest.tables import continue_across_pages, is_table_line
-from ingest.vocabulary import read_lines
+from policyqa.text.docnums import is_doc_number_line
+from policyqa.text.lexicon import read_lines
+from policyqa.text.numerals import HEADING_NUMERALS
 from policyqa.types import Page
 
 __all__ = [
@@ -90,7 +92,7 @@ SENTENCE_END = set("。！？；：…”」』）!?;:")
 _SOFT_END = set("”」』）)")
 _CLAUSE_PUNCT = set("。！？；：，、,;:!?")
 
-_CN_NUM = "一二三四五六七八九十百零〇"
+_CN_NUM = HEADING_NUMERALS
 # Numbered headings: 第X章/节/条, 一、 , （一）, 1. / 1、 / （1）.
 HEADING_RE = re.compile(
     rf"^(?:第[{_CN_NUM}\d]{{1,4}}[章节条部分编]"
@@ -385,7 +387,6 @@ _META_LINE = re.compile(
     r"^(?:索引号|发布机构|发文机关|发文日期|发布日期|成文日期|生效日期|公开方式|信息来源|来源|文号|发文字号"
     r"|主题分类|体裁分类|有效性|联系人|联系电话|联系方式|传真|邮编|作者|编辑|责任编辑|审核)\s*[:：|]"
 )
-_DOCNO_LINE = re.compile(r"^[\u4e00-\u9fff]{1,12}[〔\[［(（]\s*\d{4}\s*[〕\]］)）]\s*\d{1,5}\s*号$")
 _DATE_LINE = re.compile(r"^\d{4}\s*年\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*日)?$")
 
 
@@ -396,7 +397,7 @@ def _is_fixed_line(line: str, as_next: bool = False) -> bool:
     s = line.strip()
     if is_table_line(s):
         return True
-    if _META_LINE.match(s) or _DOCNO_LINE.match(s) or _DATE_LINE.match(s) or _BYLINE.match(s):
+    if _META_LINE.match(s) or is_doc_number_line(s) or _DATE_LINE.match(s) or _BYLINE.match(s):
         return True
     if as_next:
         return bool(HEADING_RE.match(s) or _NEWS_START.match(s))

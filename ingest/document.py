@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 
 from ingest.clean import clean_text, sharing_site_title
 from ingest.structure import extract_meta, split_articles
 from policyqa.errors import IngestError
-from policyqa.types import Document, RawDocument
+from policyqa.types import Chunk, Document, RawDocument
 
-__all__ = ["build_document", "doc_id_for"]
+__all__ = ["build_document", "doc_id_for", "text_from_chunks"]
 
 
 def doc_id_for(source: str) -> str:
@@ -42,3 +43,14 @@ def build_document(raw: RawDocument) -> Document:
         sha256=raw.sha256,
         path=raw.path,
     )
+
+
+def text_from_chunks(chunks: Sequence[Chunk]) -> str:
+    """A document's cleaned text rebuilt from its chunks (their offsets index into it);
+    what no chunk covers was whitespace between articles, written back as line breaks
+    so sentences still end there."""
+    size = max(c.end for c in chunks)
+    buf = ["\n"] * size
+    for c in chunks:
+        buf[c.start : c.end] = list(c.text)
+    return "".join(buf)

@@ -29,8 +29,8 @@ from ingest.loaders import iter_files, load_file
 from ingest.pdf_worker import PdfLimits, unread_warning
 from ingest.store import FaissBm25Store, FileRecord, IndexLock, current_generation
 from ingest.tokenize import TOKENIZER_VERSION, Tokenizer
-from rag.safety import injection_spans
-from rag.targets import TargetRecord, document_targets, read_targets_file, save_targets, targets_from_chunks
+from policyqa.text.injection import injection_spans
+from ingest.targets import TARGETS, TargetRecord, current_targets, decode_targets, document_targets, encode_targets
 from policyqa.errors import IngestError, PolicyQAError
 from policyqa.settings import Settings
 from policyqa.types import Chunk, Document
@@ -206,14 +206,15 @@ class Ingestor:
                 encoded = len(cache) - before
                 timings["embed"] += time.perf_counter() - t0
             t0 = time.perf_counter()
-            previous = read_targets_file(current_generation(self.settings.index_dir))
-            if pending or rebuild or store.migrated_from or current_generation(self.settings.index_dir) is None:
+            records_changed = _attach_targets(store, fresh)
+            total_targets = sum(len(recs) for _, recs in decode_targets(store.records(TARGETS)).values())
+            timings["targets"] += time.perf_counter() - t0
+            t0 = time.perf_counter()
+            if (pending or rebuild or store.migrated_from or records_changed
+                    or current_generation(self.settings.index_dir) is None):
                 store.save(self.settings.index_dir)
                 cache.save()
             timings["index"] += time.perf_counter() - t0
-            t0 = time.perf_counter()
-            total_targets = save_target_records(self.settings.index_dir, store, fresh, {} if rebuild else previous)
-            timings["targets"] += time.perf_counter() - t0
 
         return IngestReport(
             added=tuple(added),
@@ -250,34 +251,21 @@ def remove_sources(settings: Settings, emb: Embeddings, sources: Iterable[str]) 
 def save_keeping_records(index_dir: Path, store: FaissBm25Store) -> None:
     """Save a new generation of a store whose documents were not read again, with the
     target records of the current generation carried over. The caller holds the lock."""
-    previous = read_targets_file(current_generation(index_dir))
+    _attach_targets(store, {})
     store.save(index_dir)
-    save_target_records(index_dir, store, {}, previous)
 
 
-def save_target_records(index_dir: Path, store: FaissBm25Store, fresh: dict[str, list[TargetRecord]],
-                  previous: dict[str, tuple[str, list[TargetRecord]]]) -> int:
-    """Write the target records of every indexed document into the current generation:
-    those just extracted, those of unchanged documents carried over from the previous
-    generation, and, for an index made before records were kept, those rebuilt from
-    its chunks. Returns how many records the index holds."""
-    gen = current_generation(index_dir)
-    if gen is None:
-        return 0
-    files = store.files()
-    kept: dict[str, tuple[str, list[TargetRecord]]] = {}
-    for source, record in files.items():
-        if source in fresh:
-            kept[source] = (record.sha256, fresh[source])
-        elif source in previous and previous[source][0] == record.sha256:
-            kept[source] = previous[source]
-    missing = set(files) - set(kept)
-    if missing:
-        rebuilt = targets_from_chunks(c for c in store.chunks() if c.source in missing)
-        kept.update({s: (files[s].sha256, rebuilt.get(s, [])) for s in missing})
-    if read_targets_file(gen) != kept:
-        save_targets(gen, kept)
-    return sum(len(recs) for _, recs in kept.values())
+def _attach_targets(store: FaissBm25Store, fresh: dict[str, list[TargetRecord]]) -> bool:
+    """Give the store the target records of every indexed document, to be saved in
+    its next generation: those just extracted, those of unchanged documents carried
+    over, and those rebuilt from the chunks of documents indexed without any. True
+    when they differ from what the store already held."""
+    previous = decode_targets(store.records(TARGETS))
+    kept = current_targets(store.files(), store.chunks, fresh, previous)
+    if kept == previous and store.records(TARGETS) is not None:
+        return False
+    store.set_records(TARGETS, encode_targets(kept))
+    return True
 
 
 def _record(doc: Document, n: int) -> FileRecord:

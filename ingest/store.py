@@ -38,7 +38,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Protocol, Sequence
+from typing import Callable, Iterator, Protocol, Sequence, TypeVar
 
 import bm25s
 import faiss
@@ -47,6 +47,8 @@ import numpy as np
 from policyqa.errors import IndexLockedError, IndexStoreError
 from policyqa.settings import Settings
 from policyqa.types import Chunk, Filters
+
+T = TypeVar("T")
 
 FORMAT_VERSION = 1
 POINTER = "CURRENT"
@@ -116,6 +118,12 @@ class FaissBm25Store:
         self._by_id: dict[str, Chunk] | None = None
         self._by_source: dict[str, list[Chunk]] | None = None
         self.migrated_from = ""  # the embedding model whose vectors reset_vectors dropped
+        # Records derived from the documents at ingest (target figures), by kind: JSON
+        # payloads saved as <kind>.json inside the same generation.
+        self._records: dict[str, object] = {}
+        # What readers compute from the contents (decoded records, measures), dropped
+        # whenever the contents change: the one cache key is this store's contents.
+        self._derived: dict[str, object] = {}
 
     # -- reading ---------------------------------------------------------------
     def __len__(self) -> int:
@@ -218,7 +226,24 @@ class FaissBm25Store:
         self._invalidate()
         return removed
 
+    # -- derived records ------------------------------------------------------------
+    def records(self, kind: str) -> object | None:
+        """The saved payload of one kind of derived record, or None."""
+        return self._records.get(kind)
+
+    def set_records(self, kind: str, payload: object) -> None:
+        """Records to save with the next generation (the caller owns their format)."""
+        self._records[kind] = payload
+        self._derived.clear()
+
+    def derived(self, key: str, build: Callable[["FaissBm25Store"], T]) -> T:
+        """`build(self)`, computed once until the store's contents change."""
+        if key not in self._derived:
+            self._derived[key] = build(self)
+        return self._derived[key]  # type: ignore[return-value]
+
     def _invalidate(self) -> None:
+        self._derived.clear()
         self._faiss = None
         self._bm25 = None
         self._by_id = None
@@ -327,7 +352,11 @@ class FaissBm25Store:
             if self.approximate():
                 faiss.write_index(self._dense(), str(tmp / DENSE_FILE))
                 checked.append(DENSE_FILE)
+            for kind, payload in sorted(self._records.items()):
+                (tmp / f"{kind}.json").write_text(json.dumps(payload, ensure_ascii=False), encoding="utf-8")
+                checked.append(f"{kind}.json")
             manifest = self.manifest()
+            manifest["records"] = sorted(self._records)
             manifest["checksums"] = {n: _sha256_file(tmp / n) for n in checked}
             (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
             _fsync_tree(tmp)
@@ -384,6 +413,10 @@ class FaissBm25Store:
             store._files = {s: FileRecord(**r) for s, r in manifest["files"].items()}
             if (gen / "bm25").is_dir():
                 store._bm25 = bm25s.BM25.load(str(gen / "bm25"), allow_pickle=False, show_progress=False)
+            store._records = {k: json.loads((gen / f"{k}.json").read_text(encoding="utf-8"))
+                              for k in manifest.get("records", [])}
+            if "records" not in manifest:
+                store._records = _legacy_records(gen)
             if (gen / DENSE_FILE).is_file() and store.approximate():
                 store._faiss = _read_hnsw(gen / DENSE_FILE, len(store._chunks), store.dim)
         except (OSError, ValueError, TypeError, KeyError, RuntimeError) as exc:
@@ -394,6 +427,15 @@ class FaissBm25Store:
         if store._vectors.ndim != 2 or store._vectors.shape[1] != store.dim:
             raise IndexStoreError(f"index vectors in {gen} have shape {store._vectors.shape}; {hint}")
         return store
+
+
+def _legacy_records(gen: Path) -> dict[str, object]:
+    """Generations written before the manifest listed its records kept targets.json
+    beside it, unchecked: one that does not parse is rebuilt by its reader."""
+    try:
+        return {"targets": json.loads((gen / "targets.json").read_text(encoding="utf-8"))}
+    except (OSError, ValueError):
+        return {}
 
 
 def embedding_label(done: int, total: int) -> str:

@@ -18,7 +18,10 @@ from datetime import timedelta
 from functools import cache
 
 from ingest.clean import HEADING_RE, is_cjk
-from ingest.vocabulary import read_lines
+from policyqa.text.places import PROVINCE_ABBR, PROVINCES, ZHEJIANG_CITIES, ZHEJIANG_COUNTIES, Place, find_places
+from policyqa.text.docnums import is_doc_number_line, normalise_doc_number
+from policyqa.text.lexicon import read_lines
+from policyqa.text.numerals import small_number
 from policyqa.types import Article, DocMeta
 
 __all__ = [
@@ -27,122 +30,9 @@ __all__ = [
     "Stated",
     "split_articles",
     "parse_date",
-    "normalise_doc_number",
-    "find_places",
-    "PROVINCES",
-    "ZHEJIANG_CITIES",
-    "ZHEJIANG_COUNTIES",
 ]
 
-# --------------------------------------------------------------------------- gazetteer
-
-# short name -> full name (municipalities and regions included)
-PROVINCES: dict[str, str] = {
-    "北京": "北京市", "天津": "天津市", "上海": "上海市", "重庆": "重庆市",
-    "河北": "河北省", "山西": "山西省", "辽宁": "辽宁省", "吉林": "吉林省", "黑龙江": "黑龙江省",
-    "江苏": "江苏省", "浙江": "浙江省", "安徽": "安徽省", "福建": "福建省", "江西": "江西省",
-    "山东": "山东省", "河南": "河南省", "湖北": "湖北省", "湖南": "湖南省", "广东": "广东省",
-    "海南": "海南省", "四川": "四川省", "贵州": "贵州省", "云南": "云南省", "陕西": "陕西省",
-    "甘肃": "甘肃省", "青海": "青海省", "台湾": "台湾省",
-    "内蒙古": "内蒙古自治区", "广西": "广西壮族自治区", "西藏": "西藏自治区",
-    "宁夏": "宁夏回族自治区", "新疆": "新疆维吾尔自治区",
-    "香港": "香港特别行政区", "澳门": "澳门特别行政区",
-}
-# one-character abbreviations used in newspaper bylines: （京 讯）
-PROVINCE_ABBR: dict[str, str] = {
-    "京": "北京市", "津": "天津市", "沪": "上海市", "渝": "重庆市", "冀": "河北省", "晋": "山西省",
-    "辽": "辽宁省", "吉": "吉林省", "黑": "黑龙江省", "苏": "江苏省", "浙": "浙江省", "皖": "安徽省",
-    "徽": "安徽省", "闽": "福建省", "赣": "江西省", "鲁": "山东省", "豫": "河南省", "鄂": "湖北省",
-    "湘": "湖南省", "粤": "广东省", "琼": "海南省", "川": "四川省", "蜀": "四川省", "黔": "贵州省",
-    "滇": "云南省", "陕": "陕西省", "秦": "陕西省", "甘": "甘肃省", "陇": "甘肃省", "青": "青海省",
-    "蒙": "内蒙古自治区", "桂": "广西壮族自治区", "藏": "西藏自治区", "宁": "宁夏回族自治区",
-    "新": "新疆维吾尔自治区",
-}
-ZHEJIANG_CITIES: dict[str, str] = {
-    name: name + "市"
-    for name in ("杭州", "宁波", "温州", "嘉兴", "湖州", "绍兴", "金华", "衢州", "舟山", "台州", "丽水")
-}
-# county-level divisions of Zhejiang, with the city they belong to
-ZHEJIANG_COUNTIES: dict[str, str] = {}
-for _city, _names in {
-    "杭州市": "上城区 拱墅区 西湖区 滨江区 萧山区 余杭区 临平区 钱塘区 富阳区 临安区 桐庐县 淳安县 建德市",
-    "宁波市": "海曙区 江北区 北仑区 镇海区 鄞州区 奉化区 象山县 宁海县 余姚市 慈溪市",
-    "温州市": "鹿城区 龙湾区 瓯海区 洞头区 永嘉县 平阳县 苍南县 文成县 泰顺县 瑞安市 乐清市 龙港市",
-    "湖州市": "吴兴区 南浔区 德清县 长兴县 安吉县",
-    "嘉兴市": "南湖区 秀洲区 嘉善县 海盐县 海宁市 平湖市 桐乡市",
-    "绍兴市": "越城区 柯桥区 上虞区 新昌县 诸暨市 嵊州市",
-    "金华市": "婺城区 金东区 武义县 浦江县 磐安县 兰溪市 义乌市 东阳市 永康市",
-    "衢州市": "柯城区 衢江区 常山县 开化县 龙游县 江山市",
-    "舟山市": "定海区 普陀区 岱山县 嵊泗县",
-    "台州市": "椒江区 黄岩区 路桥区 三门县 天台县 仙居县 温岭市 临海市 玉环市",
-    "丽水市": "莲都区 青田县 缙云县 遂昌县 松阳县 云和县 庆元县 景宁畲族自治县 龙泉市",
-}.items():
-    for _n in _names.split():
-        ZHEJIANG_COUNTIES[_n] = _city
-
-_PROVINCE_RE = re.compile(
-    "|".join(sorted({*PROVINCES, *PROVINCES.values()}, key=len, reverse=True))
-)
-_CITY_RE = re.compile("|".join(sorted({*ZHEJIANG_CITIES, *ZHEJIANG_CITIES.values()}, key=len, reverse=True)))
-_COUNTY_RE = re.compile("|".join(sorted(ZHEJIANG_COUNTIES, key=len, reverse=True)))
-
-
-@dataclass(frozen=True)
-class _Place:
-    name: str  # full name: 浙江省, 绍兴市, 新昌县
-    level: str  # province | city | county
-
-
-def _province(m: str) -> str:
-    return PROVINCES.get(m, m)
-
-
-def _city(m: str) -> str:
-    return ZHEJIANG_CITIES.get(m, m)
-
-
-def find_places(text: str) -> list[_Place]:
-    """Places named in `text`, in order (county names only with their suffix)."""
-    found: list[tuple[int, _Place]] = []
-    taken: list[tuple[int, int]] = []
-    for rx, level, full in (
-        (_COUNTY_RE, "county", lambda s: s),
-        (_CITY_RE, "city", _city),
-        (_PROVINCE_RE, "province", _province),
-    ):
-        for m in rx.finditer(text):
-            if any(a < m.end() and m.start() < b for a, b in taken):
-                continue
-            taken.append((m.start(), m.end()))
-            found.append((m.start(), _Place(full(m.group(0)), level)))
-    found.sort(key=lambda t: t[0])
-    return [p for _, p in found]
-
-
 # --------------------------------------------------------------------------- small parsers
-
-_CN_DIGIT = {"〇": 0, "零": 0, "O": 0, "○": 0, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5,
-             "六": 6, "七": 7, "八": 8, "九": 9, "两": 2}
-
-
-def _cn_number(s: str) -> int | None:
-    """二〇二五 -> 2025, 十一 -> 11, 二十三 -> 23."""
-    s = s.strip()
-    if not s:
-        return None
-    if s.isdigit():
-        return int(s)
-    if "十" in s:
-        head, _, tail = s.partition("十")
-        tens = _CN_DIGIT.get(head, None) if head else 1
-        ones = _CN_DIGIT.get(tail, None) if tail else 0
-        if tens is None or ones is None:
-            return None
-        return tens * 10 + ones
-    if all(c in _CN_DIGIT for c in s):
-        return int("".join(str(_CN_DIGIT[c]) for c in s))
-    return None
-
 
 _DATE_RX = re.compile(
     r"(\d{4}|[〇零一二三四五六七八九○O]{4})\s*[-/.年]\s*(\d{1,2}|[一二三四五六七八九十]{1,2})\s*(?:[-/.月]\s*"
@@ -155,7 +45,7 @@ def parse_date(s: str) -> str:
     s = s.strip()
     m = _DATE_RX.search(s)
     if m:
-        y, mo, d = _cn_number(m.group(1)), _cn_number(m.group(2)), _cn_number(m.group(3) or "")
+        y, mo, d = small_number(m.group(1)), small_number(m.group(2)), small_number(m.group(3) or "")
         if y and 1900 <= y <= 2100 and mo and 1 <= mo <= 12:
             if d and 1 <= d <= 31:
                 return f"{y:04d}-{mo:02d}-{d:02d}"
@@ -166,13 +56,6 @@ def parse_date(s: str) -> str:
     return ""
 
 
-_DOCNO_RX = re.compile(r"([\u4e00-\u9fff]{1,12})\s*[〔\[［(（]\s*((?:19|20)\d{2})\s*[〕\]］)）]\s*(\d{1,5})\s*号")
-
-
-def normalise_doc_number(s: str) -> str:
-    """`浙科提[2025]315号` -> `浙科提〔2025〕315号`; "" if `s` holds no document number."""
-    m = _DOCNO_RX.search(s)
-    return f"{m.group(1)}〔{m.group(2)}〕{m.group(3)}号" if m else ""
 
 
 # --------------------------------------------------------------------------- lines
@@ -211,7 +94,6 @@ _BYLINE = re.compile(
     r"^[（(]\s*(?P<abbr>[\u4e00-\u9fff])\s*[\u4e00-\u9fff]?\s*[讯文电稿]\s*[）)]$"
     r"|^[（(]\s*(?:记者|通讯员|作者|文|文/图|图/文)[\u4e00-\u9fff\s/]{2,16}[）)]$"
 )
-_DOCNO_LINE = re.compile(r"^[\u4e00-\u9fff]{1,12}\s*[〔\[［(（]\s*\d{4}\s*[〕\]］)）]\s*\d{1,5}\s*号$")
 _DATE_LINE = re.compile(r"^(?:\d{4}|[〇零一二三四五六七八九○]{4})\s*年\s*[\d一二三四五六七八九十]{1,2}\s*月(?:\s*[\d一二三四五六七八九十]{1,3}\s*日)?$")
 _ORG_SUFFIX = r"(?:厅|局|委员会|委|办公室|办|人民政府|政府|院|部|中心|公司|集团|会|署|处|联合会)"
 _ORG_LINE = re.compile(rf"^[\u4e00-\u9fff（）()、]{{2,40}}{_ORG_SUFFIX}$")
@@ -230,7 +112,7 @@ def _title_like(s: str) -> bool:
         2 <= len(s) <= 60
         and not _is_prose(s)
         and not _FIELD_RX.match(s)
-        and not _DOCNO_LINE.match(s)
+        and not is_doc_number_line(s)
         and not _DATE_LINE.match(s)
         and not _BYLINE.match(s)
         and not _NEWS_START.match(s)
@@ -357,15 +239,15 @@ _NOT_PLACE_HEAD = set("全本各我该城超门省市县区州直每两分")
 _CITY_MENTION = re.compile(r"([\u4e00-\u9fff]{2})市")
 
 
-def _generic_place(s: str) -> _Place | None:
+def _generic_place(s: str) -> Place | None:
     m = _GENERIC_PLACE.match(s)
     if not m or m.group(1)[0] in _NOT_PLACE_HEAD:
         return None
     name = m.group(1) + m.group(2)
-    return _Place(name, "city" if m.group(2) == "市" else "county")
+    return Place(name, "city" if m.group(2) == "市" else "county")
 
 
-def _place_near_start(s: str, window: int = 12) -> _Place | None:
+def _place_near_start(s: str, window: int = 12) -> Place | None:
     """A place named in the first characters of an issuer or title."""
     for p in find_places(s[: window + 8]):
         if s.find(p.name[:2]) <= window:
@@ -398,12 +280,12 @@ def _level_of_issuer(issuer: str) -> str:
     return ""
 
 
-def _top(places: list[_Place], level: str) -> str:
+def _top(places: list[Place], level: str) -> str:
     counts = Counter(p.name for p in places if p.level == level)
     return counts.most_common(1)[0][0] if counts else ""
 
 
-def _top_city(text: str, places: list[_Place]) -> str:
+def _top_city(text: str, places: list[Place]) -> str:
     """The city a city-level text is about: the most named gazetteer city (or the city
     of the most named county), or any `XX市` named at least twice."""
     counts = Counter(p.name for p in places if p.level == "city")
@@ -753,7 +635,7 @@ def _validity(text: str) -> tuple[Stated | None, Stated | None]:
     if term is None:
         return in_force, None
     if term.group("n"):
-        n = _cn_number(term.group("n")) or 0
+        n = small_number(term.group("n")) or 0
         start = in_force.value if in_force and len(in_force.value) == 10 else ""
         value = _term_end(start, n, term.group("unit")) if start and n else ""
         said = term.group("n") + term.group("unit")
@@ -855,7 +737,7 @@ def extract_meta(text: str, given: dict[str, str], source: str) -> DocMeta:
         for ln in lines[:15]:
             # a 上行文 prints its 签发人 on the 发文字号 line
             head = ln.text[: m.start()].strip() if (m := _SIGNER.search(ln.text)) else ln.text
-            if _DOCNO_LINE.match(head):
+            if is_doc_number_line(head):
                 doc_number = normalise_doc_number(head)
                 break
             m = re.match(r"^(?:文号|发文字号)\s*[:：]\s*\|?\s*(.+)", ln.text)

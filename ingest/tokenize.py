@@ -20,7 +20,7 @@ from functools import cached_property
 
 import jieba
 
-from ingest.vocabulary import read_lines
+from policyqa.text.lexicon import read_lines
 
 _WORDLIKE = re.compile(r"[\w%]", re.UNICODE)
 _HAN_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]{2,}")

@@ -11,10 +11,11 @@ from typing import Sequence
 
 from tqdm import tqdm
 
-from policyqa.app import App
+from policyqa.app import App, add_llm_option
 from policyqa.errors import PolicyQAError
+from policyqa.output import answer_json, hit_json
 from policyqa.settings import SAMPLE_CORPUS, Settings
-from policyqa.types import Answer, Filters, Hit
+from policyqa.types import Answer, Filters
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -33,12 +34,6 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     )
 
 
-def add_llm_option(p: argparse.ArgumentParser) -> None:
-    from rag.llm import BACKENDS
-
-    p.add_argument("--llm", choices=BACKENDS, help="answer backend (default: POLICYQA_LLM, else local when installed)")
-
-
 def _add_filters(p: argparse.ArgumentParser) -> None:
     p.add_argument("--region", default="", help="only documents of this region, e.g. 绍兴市")
     p.add_argument("--issuer", default="", help="only documents of this issuing body")
@@ -48,18 +43,6 @@ def _add_filters(p: argparse.ArgumentParser) -> None:
 
 def _filters(args: argparse.Namespace) -> Filters:
     return Filters(region=args.region, issuer=args.issuer, year=args.year, source=args.source)
-
-
-def hit_json(hit: Hit, with_text: bool = True) -> dict:
-    c = hit.chunk
-    row = {"source": c.source, "title": c.title, "score": round(hit.score, 6)}
-    if with_text:
-        row["text"] = c.text
-    row.update(
-        {"heading_path": c.heading_path, "region": c.region, "page": c.page, "start": c.start, "end": c.end,
-         "chunk_id": c.chunk_id}
-    )
-    return row
 
 
 def _read_batch(path: Path) -> list[dict]:
@@ -188,27 +171,6 @@ def cmd_search(args: argparse.Namespace) -> int:
     return 0
 
 
-def answer_json(qid: object, answer: Answer) -> dict:
-    """One line of the `ask --batch` contract."""
-    cites = []
-    for c in answer.citations:
-        row: dict = {"source": c.source, "title": c.title, "quote": c.quote}
-        if c.page is not None:
-            row["page"] = c.page
-        if c.start is not None:
-            row["start"], row["end"] = c.start, c.end
-        cites.append(row)
-    out = {"id": qid, "answer": answer.text, "refused": answer.refused, "citations": cites,
-           "latency_ms": round(answer.latency_ms, 1)}
-    if answer.notes:
-        out["notes"] = list(answer.notes)
-    if answer.refused:
-        out["nearest"] = [hit_json(h) for h in answer.nearest]
-    if answer.standalone_question and answer.standalone_question != answer.question:
-        out["standalone_question"] = answer.standalone_question
-    return out
-
-
 def _print_answer(answer: Answer) -> None:
     print()
     print(answer.text)
@@ -290,7 +252,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     settings = Settings.from_env(index_dir=args.index, embedding=args.embedding, llm=args.llm)
     print(f"policyqa: open http://{args.host}:{args.port}/ in a browser (Ctrl-C stops)", file=sys.stderr)
-    launch(settings, host=args.host, port=args.port)
+    launch(App(settings).service(), host=args.host, port=args.port)
     return 0
 
 

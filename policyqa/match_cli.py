@@ -17,22 +17,16 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from ingest.store import FaissBm25Store, current_generation
+from policyqa.app import open_matcher
 from policyqa.errors import PolicyQAError
+from policyqa.output import answer_json
 from policyqa.settings import Settings
 from rag.match import Matcher, MatchResult, Profile, answer_match
 from rag.measures import ACTIVITIES, CATEGORIES, ENTERPRISE_TYPES
 
 
 def load_matcher(index: Path | None = None) -> Matcher:
-    """A matcher over the index. Only chunks are needed, so an existing index is read
-    without loading the embedding model; with none, the sample corpus is ingested."""
-    settings = Settings.from_env(index_dir=index)
-    if current_generation(settings.index_dir) is not None:
-        return Matcher(FaissBm25Store.load(settings.index_dir))
-    from policyqa.app import App
-
-    return Matcher(App(settings).store())
+    return open_matcher(Settings.from_env(index_dir=index))
 
 
 def _read_profile(path: str) -> Profile:
@@ -88,8 +82,6 @@ def cmd_match(args: argparse.Namespace) -> int:
         if answer is None:
             raise PolicyQAError("这不是一个“能享受哪些政策”类的问题；请用 policyqa ask")
         if args.json:
-            from policyqa.cli import answer_json
-
             print(json.dumps(answer_json(None, answer), ensure_ascii=False, indent=1))
             return 0
         print(answer.text)

@@ -124,9 +124,21 @@ class Settings:
         return self.feedback_db or self.data_dir / "feedback.sqlite3"
 
     def model_path(self) -> Path:
-        from rag.local_model import model_path
-
         return self.llm_model_path or model_path(self.data_dir)
+
+
+# The local LLM's file: its name and folder under the data folder (rag/local_model.py
+# assembles it there).
+MODEL_FILENAME = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
+
+
+def models_dir(data_dir: Path) -> Path:
+    return Path(data_dir) / "models"
+
+
+def model_path(data_dir: Path) -> Path:
+    """Where the assembled model lives for a given data folder."""
+    return models_dir(data_dir) / MODEL_FILENAME
 
 
 def _kind(name: str) -> type:

@@ -26,7 +26,7 @@ def _line(r: TargetRecord) -> str:
 
 def cmd_targets(args: argparse.Namespace) -> int:
     app = App(Settings.from_env(index_dir=args.index, embedding=args.embedding))
-    records = list_targets(app, region=args.region, indicator=args.indicator, kind=args.kind, level=args.level,
+    records = list_targets(app.listing_store(), region=args.region, indicator=args.indicator, kind=args.kind, level=args.level,
                            source=args.source, year=args.year)
     if args.json:
         print(json.dumps([r.to_json() for r in records], ensure_ascii=False, indent=1))

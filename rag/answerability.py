@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Mapping, Sequence
 
-from ingest.gazetteer import place_stem, province_of
+from policyqa.text.docnums import doc_numbers
+from policyqa.text.places import place_stem, province_of
 from policyqa.errors import ConfigError
 from policyqa.types import Hit
 from rag.evidence import (
@@ -29,7 +30,6 @@ from rag.evidence import (
     about_place,
     asks_date,
     asks_doc_number,
-    doc_numbers,
     expected_units,
     has_date,
     in_scope,

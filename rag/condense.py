@@ -8,6 +8,8 @@ import re
 from typing import Sequence
 
 from ingest.tokenize import Tokenizer
+from policyqa.text.docnums import doc_numbers
+from policyqa.text.lexicon import read_lines
 from rag.evidence import question_places, question_scope, question_years
 
 _ELLIPTIC = re.compile(r"^(?:那么?|那|还有|另外|再问一下|然后)?\s*(?P<x>.+?)(?:的(?:情况|目标|数量|呢)?)?\s*(?:呢|怎么样|如何|又是多少|又如何)\s*[？?。!！]*$")
@@ -18,15 +20,11 @@ _YEAR_X = re.compile(r"^(?:到|在)?((?:19|20)\d{2})\s*年?$")
 
 
 def _domain_terms(tokenizer: Tokenizer) -> list[str]:
-    from importlib import resources
-
-    text = resources.files("ingest").joinpath("resources", "domain_words.txt").read_text(encoding="utf-8")
-    words = [w.strip() for w in text.splitlines() if w.strip() and not w.startswith("#")]
+    words = read_lines("domain_words.txt")
     return sorted(set(words) | set(tokenizer.aliases.values()), key=len, reverse=True)
 
 
 def _context_of(question: str) -> list[str]:
-    from rag.evidence import doc_numbers
 
     ctx = [p for p in question_places(question)]
     ctx += [f"{y}年" for y in sorted(question_years(question))]

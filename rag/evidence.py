@@ -10,19 +10,20 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from importlib import resources
 from typing import Sequence
 
 from ingest.clean import HEADING_RE
-from ingest.structure import find_places
+from policyqa.text.places import find_places
 from ingest.tables import is_separator, is_table_line, table_blocks
 from ingest.tokenize import Tokenizer
 from policyqa.types import Chunk, Hit
-from rag.figures import extract_figures, unit_at
+from policyqa.text.figures import extract_figures, unit_at
 
-_SENT_END = re.compile(r"[^。！？!?；;\n]*(?:[。！？!?；;]+[”’」』）)]*|\n|$)")
 _YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})\s*年")
-from ingest.gazetteer import ambiguous_stems, divisions, place_stem, province_of
+from policyqa.text.places import ambiguous_stems, divisions, place_stem, province_of
+from policyqa.text.docnums import without_doc_numbers
+from policyqa.text.sentences import sentence_spans
+from policyqa.text.lexicon import read_words
 
 
 def _city_pattern() -> re.Pattern[str]:
@@ -43,16 +44,11 @@ _QUANTITY_Q = re.compile(r"多少|(?<!哪)几[家个项人次万亿%]|几成|比
 _NEEDS_FIGURE = re.compile(r"多少|(?<!哪)几[家个项人次万亿%名条章]|几成|比重|比例|占比|量化|金额|数量|多大|多高|百分之")
 # Interrogatives and framing words: they say what kind of answer is wanted, not what
 # it is about, so evidence is not scored on them.
-_QUESTION_WORDS = frozenset(
-    word
-    for line in resources.files("rag").joinpath("resources", "question_words.txt").read_text(encoding="utf-8").splitlines()
-    for word in line.split("#")[0].split()
-)
+_QUESTION_WORDS = frozenset(read_words("question_words.txt"))
 # In raw text only words of two or more characters are cut out: a single one (过, 说)
 # is also part of content words (通过, 说明).
 _QUESTION_WORD_RE = re.compile("|".join(sorted((w for w in _QUESTION_WORDS if len(w) > 1), key=len, reverse=True))
                                + r"|[吗呢吧啊？?，,。、\s]")
-_DOCNO = re.compile(r"[\u4e00-\u9fff]{1,12}\s*[〔\[［(（]\s*(?:19|20)\d{2}\s*[〕\]］)）]\s*\d{1,5}\s*号")
 _ASKS_DOCNO = re.compile(r"文号|发文字号|文件编号|字号")
 _ASKS_DATE = re.compile(r"哪天|哪一天|什么时候|什么时间|哪个时间|何时|日期|哪年哪月|几月几日|几号|截[止至]时间")
 _DATE_TEXT = re.compile(r"(?:19|20)\d{2}\s*[-./年]\s*\d{1,2}(?:\s*[-./月]\s*\d{1,2})?|\d{1,2}\s*月\s*\d{1,2}\s*日")
@@ -121,23 +117,10 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     pos = 0
     for block in table_blocks(text):
-        spans += _sentences(text, pos, block.start)
+        spans += sentence_spans(text, pos, block.start)
         spans += block.lines
         pos = block.end
-    return spans + _sentences(text, pos, len(text))
-
-
-def _sentences(text: str, lo: int, hi: int) -> list[tuple[int, int]]:
-    spans = []
-    for m in _SENT_END.finditer(text, lo, hi):
-        a, b = m.start(), m.end()
-        while a < b and text[a].isspace():
-            a += 1
-        while b > a and text[b - 1].isspace():
-            b -= 1
-        if b > a:
-            spans.append((a, b))
-    return spans
+    return spans + sentence_spans(text, pos, len(text))
 
 
 def asks_for_quantity(question: str) -> bool:
@@ -154,10 +137,6 @@ def asks_doc_number(question: str) -> bool:
 
 def asks_date(question: str) -> bool:
     return bool(_ASKS_DATE.search(question))
-
-
-def doc_numbers(text: str) -> list[str]:
-    return [re.sub(r"\s+", "", m.group(0)) for m in _DOCNO.finditer(text)]
 
 
 def has_date(text: str) -> bool:
@@ -257,7 +236,7 @@ class EvidenceScorer:
         """The question's content terms and their weights."""
         terms: dict[str, float] = {}
         # A document number names the document (retrieval is scoped to it), not the answer.
-        question = _DOCNO.sub(" ", question)
+        question = without_doc_numbers(question)
         for tok in self.tokenizer.tokens(question):
             if _YEAR.fullmatch(tok + "年") or tok in _QUESTION_WORDS:
                 continue  # years are checked separately
@@ -268,7 +247,7 @@ class EvidenceScorer:
         """The character bigrams of what the question is about: interrogatives, years
         and document numbers taken out. Bigrams match however jieba cuts either text
         (部到, 京市), and a paraphrase keeps many of them."""
-        question = _DOCNO.sub(" ", self.tokenizer.expand_aliases(question).lower())
+        question = without_doc_numbers(self.tokenizer.expand_aliases(question).lower())
         question = _YEAR.sub(" ", _QUESTION_WORD_RE.sub(" ", question))
         return _bigrams(question)
 

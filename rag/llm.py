@@ -28,7 +28,8 @@ from policyqa.errors import ConfigError, ModelError
 from policyqa.settings import Settings
 from rag.llm_server import ServerConfig
 from rag.llm_supervisor import LlmSupervisor
-from rag.local_model import MODEL_FILENAME, RUNTIME_PACKAGE, verify_model
+from policyqa.settings import MODEL_FILENAME
+from rag.local_model import RUNTIME_PACKAGE, verify_model
 
 BACKENDS = ("local", "openai", "extractive")
 log = logging.getLogger(__name__)

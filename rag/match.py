@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass
 from functools import lru_cache
 from typing import Any, Collection, Sequence
 
-from ingest.structure import PROVINCES, ZHEJIANG_COUNTIES, find_places
+from policyqa.text.places import PROVINCES, ZHEJIANG_COUNTIES, find_places, province_of
 from policyqa.types import Answer, Citation
 from rag.evidence import question_places
 from rag.measures import (
@@ -191,24 +191,6 @@ def _lacked(not_types: tuple[str, ...], size: str, held: frozenset[str]) -> froz
     return frozenset(out - held)
 
 
-# Provinces of the major cities outside Zhejiang that rag.evidence recognises, so a
-# profile from 武汉市 is scoped to 湖北省 and not left open to every province.
-_CITY_PROVINCE = {
-    city: province
-    for province, cities in {
-        "广东省": "深圳 广州 东莞 佛山 珠海", "江苏省": "南京 苏州 无锡 常州 南通 扬州 徐州",
-        "安徽省": "合肥 芜湖", "福建省": "福州 厦门 泉州", "山东省": "济南 青岛 烟台 潍坊",
-        "河南省": "郑州 洛阳", "湖北省": "武汉 宜昌 襄阳", "湖南省": "长沙 株洲", "江西省": "南昌",
-        "四川省": "成都 绵阳", "陕西省": "西安", "云南省": "昆明", "贵州省": "贵阳",
-        "广西壮族自治区": "南宁 柳州 桂林", "海南省": "海口 三亚", "山西省": "太原 大同",
-        "河北省": "石家庄 唐山 保定 廊坊", "内蒙古自治区": "呼和浩特 包头 鄂尔多斯", "黑龙江省": "哈尔滨",
-        "吉林省": "长春", "辽宁省": "沈阳 大连", "甘肃省": "兰州", "青海省": "西宁", "宁夏回族自治区": "银川",
-        "新疆维吾尔自治区": "乌鲁木齐", "西藏自治区": "拉萨",
-    }.items()
-    for city in cities.split()
-}
-
-
 @lru_cache(maxsize=256)
 def _place_chain(region: str) -> tuple[str, ...]:
     if not region:
@@ -222,8 +204,8 @@ def _place_chain(region: str) -> tuple[str, ...]:
             return (p.name, "浙江省")
         return (p.name,)
     names = question_places(region) or [region]
-    province = _CITY_PROVINCE.get(names[0].removesuffix("市"))
-    # a city outside both tables: its province is not known here
+    # a city outside Zhejiang: its province from the gazetteer (none for a name it lacks)
+    province = province_of().get(names[0])
     return (names[0], province) if province else (names[0],)
 
 

@@ -21,13 +21,14 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Iterable, Protocol
+from typing import Callable, Iterable, Protocol, TypeVar
 
 from ingest.clean import HEADING_RE
-from ingest.structure import ZHEJIANG_CITIES, ZHEJIANG_COUNTIES, find_places
+from ingest.document import text_from_chunks
+from policyqa.text.places import ZHEJIANG_CITIES, ZHEJIANG_COUNTIES, find_places
 from policyqa.types import Chunk, Citation
 from rag.evidence import split_sentences
-from rag.figures import extract_figures
+from policyqa.text.figures import extract_figures
 
 __all__ = [
     "ACTIVITIES",
@@ -264,11 +265,16 @@ class Measure:
         )
 
 
+T = TypeVar("T")
+
+
 class ChunkSource(Protocol):
-    """What extraction needs from a store."""
+    """What extraction needs from a store (ingest/store.py's), which also keeps what
+    is derived from its chunks until they change."""
 
     def __len__(self) -> int: ...
     def chunk(self, i: int) -> Chunk: ...
+    def derived(self, key: str, build: Callable[["ChunkSource"], T]) -> T: ...
 
 
 # --------------------------------------------------------------------------- finders
@@ -299,16 +305,6 @@ def _categories(text: str) -> list[str]:
 
 
 # --------------------------------------------------------------------------- text
-
-
-def _rebuild(chunks: list[Chunk]) -> str:
-    """The cleaned document text from its chunks; what no chunk covers was
-    whitespace, written back as line breaks so sentences still end there."""
-    size = max(c.end for c in chunks)
-    buf = ["\n"] * size
-    for c in chunks:
-        buf[c.start : c.end] = c.text
-    return "".join(buf)
 
 
 def _skip_duty(text: str, a: int, b: int) -> int:
@@ -512,7 +508,7 @@ def _chunk_for(chunks: list[Chunk], a: int, b: int) -> Chunk:
 
 
 def _document_measures(chunks: list[Chunk]) -> list[Measure]:
-    text = _rebuild(chunks)
+    text = text_from_chunks(chunks)
     out: list[Measure] = []
     for a, b in split_sentences(text):
         a = _skip_duty(text, a, b)
@@ -612,17 +608,7 @@ def extract_measures(chunks: Iterable[Chunk]) -> list[Measure]:
     return out
 
 
-_CACHE: dict[tuple, tuple[Measure, ...]] = {}
-
-
 def measures_for(store: ChunkSource) -> tuple[Measure, ...]:
-    """The measures of an index, extracted once per index content."""
-    files = getattr(store, "files", None)
-    key: tuple = (id(store), len(store))
-    if callable(files):
-        key = (len(store), tuple(sorted((s, r.sha256) for s, r in files().items())))
-    if key not in _CACHE:
-        if len(_CACHE) >= 4:
-            _CACHE.pop(next(iter(_CACHE)))
-        _CACHE[key] = tuple(extract_measures(store.chunk(i) for i in range(len(store))))
-    return _CACHE[key]
+    """The measures of an index, extracted once per index content: the store keeps
+    them until its contents change."""
+    return store.derived("measures", lambda s: tuple(extract_measures(s.chunk(i) for i in range(len(s)))))

@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from typing import Sequence
 
 from ingest.tokenize import Tokenizer
+from policyqa.text.docnums import doc_numbers
 from policyqa.types import Filters, Hit
 from rag.answerability import Calibration, Constraints
 from rag.condense import Condenser
@@ -19,7 +20,6 @@ from rag.evidence import (
     EvidenceScorer,
     Scored,
     Sentence,
-    doc_numbers,
     is_multipart,
     missing_place,
     question_places,

@@ -18,7 +18,7 @@ from langchain_core.prompts import ChatPromptTemplate
 
 from policyqa.types import Hit
 from rag.evidence import split_sentences
-from rag.safety import redact_instructions
+from policyqa.text.injection import redact_instructions
 
 REFUSAL_PREFIX = "文件中未找到"
 

@@ -15,21 +15,29 @@ import threading
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
+from typing import Iterable, Iterator, Protocol, Sequence
 
 from langchain_core.embeddings import Embeddings
 
+from ingest.document import text_from_chunks
 from ingest.background import BackgroundEmbedder, embedder_running
-from ingest.pipeline import IngestReport, remove_sources
+from ingest.pipeline import Ingestor, IngestReport, remove_sources
 from ingest.store import current_generation, embedding_counts, pending_in
-from policyqa.app import App
 from policyqa.errors import IngestError, ModelError, PolicyQAError
 from policyqa.settings import SAMPLE_CORPUS, Settings
-from policyqa.types import Answer, Chunk, Delta, Filters
+from policyqa.types import Answer, Chunk, Citation, Delta, Filters, Hit
 from rag.chain import AnswerChain
+from rag.llm import Backend
 from rag.match import SIZES, Matcher, MatchResult, Profile
 from rag.measures import ACTIVITIES, CATEGORIES, ENTERPRISE_TYPES
-from rag.targets import TargetRecord, document_text, filter_targets, load_targets
+from rag.targets import TargetRecord, filter_targets, load_targets
+
+# Everything the page (ui/) uses from the layers below: it imports nothing else.
+__all__ = [
+    "Answer", "BACKEND_LABELS", "Chunk", "Citation", "Delta", "DocumentInfo", "EmbeddingProgress", "Filters", "Hit",
+    "IngestError", "IngestReport", "MatchResult", "ModelError", "PolicyQA", "PolicyQAError", "Profile", "Settings",
+    "Status", "TargetRecord", "UPLOAD_SUFFIXES", "VOCABULARY",
+]
 
 # The words the matching form offers, as the matcher names them.
 VOCABULARY = {
@@ -90,14 +98,25 @@ class Status:
     chunks: int
 
 
-class PolicyQA:
-    def __init__(self, settings: Settings, backend: str | None = None) -> None:
-        from rag.llm import open_backend
+class Components(Protocol):
+    """What the service needs from the composition root (policyqa/app.py's `App`)."""
 
-        self.settings = settings
-        self.app = App(settings)
-        opened = open_backend(settings, backend)  # a local model failing its self-test: extractive
-        self.backend, self._llm = opened.name, opened.llm
+    settings: Settings
+
+    @property
+    def embeddings(self) -> Embeddings: ...
+
+    def ingestor(self) -> Ingestor: ...
+
+    def answer_chain(self, opened: Backend) -> AnswerChain: ...
+
+
+class PolicyQA:
+    def __init__(self, app: Components, opened: Backend) -> None:
+        self.settings = app.settings
+        self.app = app
+        self._opened = opened
+        self.backend = opened.name
         self._lock = threading.Lock()  # guards reloads and knowledge-base changes
         self._generation: Path | None = None
         self._chain: AnswerChain | None = None
@@ -147,7 +166,7 @@ class PolicyQA:
         store = self._current().retriever.store
         if source not in self._texts:
             parts = store.chunks_of(source)
-            self._texts[source] = document_text(parts) if parts else ""
+            self._texts[source] = text_from_chunks(parts) if parts else ""
         return self._texts[source]
 
     def match(self, profile: dict, categories: Sequence[str] = ()) -> list[MatchResult]:
@@ -157,13 +176,13 @@ class PolicyQA:
             wanted = Profile.from_dict(profile)
         except (ValueError, TypeError) as exc:
             raise PolicyQAError(f"企业信息有误：{exc}") from exc
-        # Measures are extracted once per index content (rag.measures caches them).
+        # Measures are extracted once per index content (the store keeps them).
         return Matcher(self._current().retriever.store).match(wanted, categories)
 
     def targets(self, region: str = "", indicator: str = "", kind: str = "", year: str = "") -> list[TargetRecord]:
         """The target figures and reported figures stated in the indexed documents."""
         store = self._current().retriever.store
-        return filter_targets(load_targets(store, self.settings.index_dir), region=region, indicator=indicator,
+        return filter_targets(load_targets(store), region=region, indicator=indicator,
                               kind=kind, year=year)
 
     # -- knowledge base ----------------------------------------------------------------
@@ -284,9 +303,7 @@ class PolicyQA:
         with self._lock:
             generation = current_generation(self.settings.index_dir)
             if self._chain is None or generation != self._generation:
-                self.app.ensure_index()
-                retriever = self.app.retriever()
-                self._chain = AnswerChain(retriever, self.app.tokenizer, self.settings, self._llm, self.backend)
+                self._chain = self.app.answer_chain(self._opened)
                 self._texts = {}
                 self._generation = current_generation(self.settings.index_dir)
             return self._chain

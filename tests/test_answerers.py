@@ -53,6 +53,12 @@ class FakeStore:
     def chunks_of(self, source: str) -> list[Chunk]:
         return [c for c in CHUNKS if c.source == source]
 
+    def records(self, kind: str) -> object | None:
+        return None  # nothing saved: readers rebuild from the chunks
+
+    def derived(self, key: str, build):  # type: ignore[no-untyped-def]
+        return build(self)
+
 
 def _said(hit_index: int, phrase: str, score: float = 1.0) -> Scored:
     """An evidence sentence: the sentence of CHUNKS[hit_index] that holds `phrase`."""

@@ -20,11 +20,11 @@ import pytest
 from ingest.background import EMBED_LOCK, BackgroundEmbedder
 from ingest.embeddings import HashEmbeddings
 from ingest.pipeline import Ingestor, open_store
-from ingest.store import IndexLock, current_generation, embedding_label, pending_in
+from ingest.store import FaissBm25Store, IndexLock, current_generation, embedding_label, pending_in
 from ingest.tokenize import Tokenizer
 from policyqa.settings import PROJECT_ROOT, SAMPLE_CORPUS, Settings
 from rag.retriever import HybridRetriever, RetrievalConfig, score_sum
-from rag.targets import read_targets_file
+from ingest.targets import TARGETS
 
 BRIEF = "zhejiang-2025-hightech-workplan-brief.txt"
 
@@ -88,7 +88,7 @@ def test_embedder_fills_every_row_with_the_vectors_an_immediate_ingest_would_giv
     later, now = _settings(tmp_path / "a"), _settings(tmp_path / "b")
     corpus = _corpus(tmp_path)
     Ingestor(later, CountingEmbeddings(), tokenizer).run([corpus], progress=False, embed="later")
-    targets_before = read_targets_file(current_generation(later.index_dir))
+    targets_before = FaissBm25Store.load(later.index_dir).records(TARGETS)
     emb = CountingEmbeddings()
     seen: list[tuple[int, int]] = []
     report = BackgroundEmbedder(later, emb).run(progress=lambda d, t: seen.append((d, t)))
@@ -100,7 +100,7 @@ def test_embedder_fills_every_row_with_the_vectors_an_immediate_ingest_would_giv
     assert np.allclose(np.vstack([a.vector(i) for i in range(len(a))]), np.vstack([b.vector(i) for i in range(len(b))]))
     assert all(embedding_label(*s) == "ready" for s in a.embedding_state().values())
     # the target records of the documents survive the embedder's saves
-    assert read_targets_file(current_generation(later.index_dir)) == targets_before != {}
+    assert FaissBm25Store.load(later.index_dir).records(TARGETS) == targets_before is not None
     assert "embedded.npy" not in {p.name for p in current_generation(later.index_dir).iterdir()}
 
 

@@ -23,7 +23,7 @@ from rag.answerers.generative import LLM_FAILED_NOTE, Generative
 from rag.chain import AnswerChain
 from rag.llm import make_chat_model
 from rag.retriever import HybridRetriever, RetrievalConfig
-from rag.safety import REDACTED, redact_instructions
+from policyqa.text.injection import REDACTED, redact_instructions
 from rag.verify import REPLACED_NOTE
 from tests.support.openai_stub import OpenAIStub
 

@@ -14,7 +14,7 @@ from ingest.document import build_document
 from policyqa.errors import ConfigError
 from policyqa.settings import SAMPLE_CORPUS
 from policyqa.types import Article, Chunk, DocMeta, Document, Page, RawDocument
-from rag.figures import extract_figures
+from policyqa.text.figures import extract_figures
 
 from tests.support.corpus import ALL, BRIEF, LISHUI, NEWSPAPER, REPLY, SHAOXING  # noqa: F401
 

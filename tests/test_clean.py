@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ingest.clean import _drop_running_lines, clean_text, sharing_site_title
-from rag.figures import extract_figures, normalise
+from policyqa.text.figures import extract_figures, normalise
 from policyqa.settings import SAMPLE_CORPUS
 from policyqa.types import Page
 

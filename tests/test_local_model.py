@@ -14,7 +14,7 @@ from pathlib import Path, PurePosixPath
 import pytest
 
 from policyqa.errors import ModelError
-from policyqa.settings import Settings
+from policyqa.settings import Settings, model_path
 from rag import local_model
 from rag.local_model import assemble_model, find_parts, marker_path, verify_model
 
@@ -249,7 +249,7 @@ def test_real_part_packages_are_found_without_importing_them() -> None:
 
 
 def test_model_path_layout(tmp_path: Path) -> None:
-    assert local_model.model_path(tmp_path) == tmp_path / "models" / "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
+    assert model_path(tmp_path) == tmp_path / "models" / "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
 
 
 # -- the real model, in its own process ---------------------------------------------
@@ -258,7 +258,7 @@ def test_model_path_layout(tmp_path: Path) -> None:
 def test_start_refuses_a_default_model_file_with_a_bad_checksum(tmp_path: Path) -> None:
     from rag.llm import start_local_model
 
-    bad = local_model.model_path(tmp_path)
+    bad = model_path(tmp_path)
     bad.parent.mkdir(parents=True)
     bad.write_bytes(b"GGUF not really")
     with pytest.raises(ModelError, match="拒绝加载"):

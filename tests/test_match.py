@@ -19,7 +19,7 @@ from ingest.loaders import load_file
 from ingest.store import FaissBm25Store, FileRecord
 from policyqa.settings import SAMPLE_CORPUS
 from policyqa.types import Chunk, DocMeta, Document, Article
-from rag.figures import unsupported_figures
+from policyqa.text.figures import unsupported_figures
 from rag.match import MET, UNKNOWN, UNMET, Matcher, Profile, answer_match, check, parse_profile
 from rag.measures import Criterion, Measure, extract_measures
 from tests.support.corpus import ALL, BRIEF, LISHUI, NEWSPAPER, REPLY, SHAOXING

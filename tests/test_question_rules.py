@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ingest.gazetteer import divisions, province_of
+from policyqa.text.places import divisions, province_of
 from ingest.tokenize import Tokenizer
 from rag.evidence import (
     EvidenceScorer,

@@ -16,6 +16,7 @@ import pytest
 import rag.service
 from ingest.embeddings import HashEmbeddings
 from ingest.pipeline import Ingestor
+from policyqa.app import App
 from policyqa.settings import SAMPLE_CORPUS, Settings
 from policyqa.types import Answer
 from rag.service import PolicyQA
@@ -58,7 +59,7 @@ def service(tmp_path: Path, held: HeldEmbeddings) -> Iterator[PolicyQA]:
     settings = Settings(data_dir=tmp_path / "data", index_dir=tmp_path / "index", embedding="hash",
                         llm="extractive", embed_save_s=0.5)
     Ingestor(settings, HashEmbeddings()).run([SAMPLE_CORPUS / BASE], progress=False)
-    svc = PolicyQA(settings)
+    svc = App(settings).service()
     yield svc
     held.release.set()
     svc.stop_embedding(timeout=30)

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from ingest.clean import clean_text
 from ingest.document import build_document, doc_id_for
-from ingest.structure import extract_meta, normalise_doc_number, parse_date, split_articles
+from ingest.structure import extract_meta, parse_date, split_articles
 from policyqa.errors import IngestError
 from policyqa.settings import SAMPLE_CORPUS
 from policyqa.types import DocMeta, Document, RawDocument
@@ -146,20 +146,6 @@ def test_build_document_rejects_empty_text(text: str) -> None:
 )
 def test_parse_date(text: str, iso: str) -> None:
     assert parse_date(text) == iso
-
-
-@pytest.mark.parametrize(
-    ("text", "number"),
-    [
-        ("浙科提〔2025〕315号", "浙科提〔2025〕315号"),
-        ("浙科提[2025]315号", "浙科提〔2025〕315号"),
-        ("国办发（2020）1号", "国办发〔2020〕1号"),
-        ("文号：浙政办发［2024］ 12 号", "浙政办发〔2024〕12号"),
-        ("没有文号", ""),
-    ],
-)
-def test_doc_number(text: str, number: str) -> None:
-    assert normalise_doc_number(text) == number
 
 
 def test_doc_number_read_from_header_not_from_citations() -> None:

@@ -22,6 +22,7 @@ from ingest.embeddings import HashEmbeddings
 from ingest.loaders import load_file
 from ingest.pipeline import Ingestor, open_store, remove_sources
 from ingest.store import FaissBm25Store, current_generation
+from policyqa.errors import IndexStoreError
 from ingest.tokenize import Tokenizer
 from policyqa import cli
 from policyqa.app import App
@@ -29,18 +30,17 @@ from policyqa.settings import SAMPLE_CORPUS, Settings
 from policyqa.types import Answer, Citation, Filters, RawDocument
 from rag.chain import AnswerChain
 from rag.retriever import HybridRetriever, RetrievalConfig
-from rag.targets import (
-    TARGETS_FILE,
+from ingest.targets import (
+    TARGETS,
+    BySource,
     TargetRecord,
-    best_match,
+    decode_targets,
     document_targets,
     indicator_key,
-    list_targets,
-    load_targets,
-    read_targets_file,
     same_indicator,
     targets_from_chunks,
 )
+from rag.targets import best_match, list_targets, load_targets
 from tests.support.corpus import BRIEF, LISHUI, NEWSPAPER, REPLY, SHAOXING
 
 
@@ -226,10 +226,17 @@ def settings(tmp_path_factory: pytest.TempPathFactory, tokenizer: Tokenizer) -> 
     return s
 
 
+def _saved(index_dir: Path) -> BySource:
+    return decode_targets(FaissBm25Store.load(index_dir).records(TARGETS))
+
+
 def test_records_are_saved_with_the_generation_and_match_the_chunks(settings: Settings) -> None:
     gen = current_generation(settings.index_dir)
-    assert gen is not None and (gen / TARGETS_FILE).is_file()
-    saved = read_targets_file(gen)
+    assert gen is not None
+    manifest = json.loads((gen / "manifest.json").read_text(encoding="utf-8"))
+    # written inside the generation before its pointer swap, and checked on load like every other file
+    assert manifest["records"] == ["targets"] and "targets.json" in manifest["checksums"]
+    saved = _saved(settings.index_dir)
     store = FaissBm25Store.load(settings.index_dir)
     assert set(saved) == set(store.files())
     rebuilt = targets_from_chunks(store.chunks())
@@ -243,7 +250,7 @@ def test_records_are_saved_with_the_generation_and_match_the_chunks(settings: Se
 
 
 def test_list_targets_filters(settings: Settings) -> None:
-    app = App(settings)
+    app = App(settings).listing_store()
     everything = list_targets(app)
     shaoxing = list_targets(app, region="绍兴")
     assert shaoxing and {r.region for r in shaoxing} == {"绍兴市"} and len(shaoxing) < len(everything)
@@ -262,15 +269,38 @@ def test_removal_keeps_the_other_records_and_a_stale_file_is_rebuilt(tmp_path: P
     s = Settings(data_dir=tmp_path / "data", index_dir=tmp_path / "index", embedding="hash")
     Ingestor(s, HashEmbeddings(), tokenizer).run([corpus], progress=False)
     remove_sources(s, HashEmbeddings(), [LISHUI])
-    gen = current_generation(s.index_dir)
-    assert gen is not None and set(read_targets_file(gen)) == {SHAOXING}
-    # a file from another extractor version is not trusted: the records come from the chunks
-    payload = json.loads((gen / TARGETS_FILE).read_text(encoding="utf-8"))
-    payload["version"] = -1
-    payload["sources"][SHAOXING]["records"] = []
-    (gen / TARGETS_FILE).write_text(json.dumps(payload), encoding="utf-8")
+    assert set(_saved(s.index_dir)) == {SHAOXING}
+    # records of another extractor version are not trusted: they come from the chunks
     store = FaissBm25Store.load(s.index_dir)
-    assert len(load_targets(store, s.index_dir)) == len(targets_from_chunks(store.chunks())[SHAOXING]) > 20
+    payload = dict(store.records(TARGETS))  # type: ignore[arg-type]
+    payload["version"] = -1
+    store.set_records(TARGETS, payload)
+    assert len(load_targets(store)) == len(targets_from_chunks(store.chunks())[SHAOXING]) > 20
+
+
+def test_a_damaged_records_file_fails_the_checksum(tmp_path: Path, tokenizer: Tokenizer) -> None:
+    s = Settings(data_dir=tmp_path / "data", index_dir=tmp_path / "index", embedding="hash")
+    Ingestor(s, HashEmbeddings(), tokenizer).run([SAMPLE_CORPUS / SHAOXING], progress=False)
+    gen = current_generation(s.index_dir)
+    assert gen is not None
+    (gen / "targets.json").write_text("{}", encoding="utf-8")
+    with pytest.raises(IndexStoreError, match="targets.json"):
+        FaissBm25Store.load(s.index_dir)
+
+
+def test_a_generation_from_before_the_manifest_listed_records_keeps_them(tmp_path: Path, tokenizer: Tokenizer) -> None:
+    s = Settings(data_dir=tmp_path / "data", index_dir=tmp_path / "index", embedding="hash")
+    Ingestor(s, HashEmbeddings(), tokenizer).run([SAMPLE_CORPUS / SHAOXING], progress=False)
+    before = _saved(s.index_dir)
+    gen = current_generation(s.index_dir)
+    assert gen is not None
+    manifest = json.loads((gen / "manifest.json").read_text(encoding="utf-8"))
+    del manifest["records"], manifest["checksums"]["targets.json"]  # how older generations were written
+    (gen / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    assert _saved(s.index_dir) == before != {}
+    (gen / "targets.json").write_text("not json", encoding="utf-8")  # unchecked then: rebuilt from the chunks
+    store = FaissBm25Store.load(s.index_dir)
+    assert store.records(TARGETS) is None and load_targets(store) == before[SHAOXING][1]
 
 
 def test_targets_command_json_and_csv(settings: Settings, capsys: pytest.CaptureFixture[str],
@@ -344,7 +374,7 @@ def test_comparison_is_the_table_for_an_llm_backend_too(settings: Settings, toke
 def test_no_table_when_a_side_has_no_clear_record(settings: Settings, tokenizer: Tokenizer) -> None:
     a = _chain(settings, tokenizer).answer("上海市和绍兴市的高新技术产业增加值占比目标分别是多少？")
     assert not table_rows(a.text)
-    records = load_targets(open_store(settings, HashEmbeddings()), settings.index_dir)
+    records = load_targets(open_store(settings, HashEmbeddings()))
     # 2024 and 2026 both state a coverage rate: without a year the question is open
     assert best_match("丽水规上企业技术改造覆盖率目标是多少？", records, place="丽水市") is None
     assert best_match("丽水2026年规上企业技术改造覆盖率目标是多少？", records, place="丽水市", years={"2026"}) is not None

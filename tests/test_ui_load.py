@@ -16,7 +16,7 @@ import pytest
 from gradio_client import Client
 
 from policyqa.settings import PROJECT_ROOT
-from rag.local_model import model_path
+from policyqa.settings import model_path
 from tests.support.load import LoadResult, classify, message_text, run_load, table
 from tests.support.openai_stub import OpenAIStub
 from tests.support.ui_server import spawn_server, start_server

@@ -20,10 +20,7 @@ from typing import Any, Iterator
 
 import gradio as gr
 
-from policyqa.errors import PolicyQAError
-from policyqa.settings import Settings
-from policyqa.types import Answer, Filters
-from rag.service import UPLOAD_SUFFIXES, VOCABULARY, PolicyQA
+from rag.service import UPLOAD_SUFFIXES, VOCABULARY, Answer, Filters, PolicyQA, PolicyQAError, Settings
 from ui.feedback import FeedbackStore
 from ui.messages import report_zh
 from ui.render import (
@@ -471,11 +468,12 @@ def admin_password(settings: Settings) -> tuple[str, bool]:
 SESSIONS = 500
 
 
-def launch(settings: Settings, host: str = "127.0.0.1", port: int = 7860, backend: str | None = None,
-           block: bool = True, sessions: int = SESSIONS) -> gr.Blocks:
-    """Start the page. Listens on 127.0.0.1 unless told otherwise, never shares, and
-    serves no folder beyond Gradio's own upload cache."""
-    service = PolicyQA(settings, backend=backend)
+def launch(service: PolicyQA, host: str = "127.0.0.1", port: int = 7860, block: bool = True,
+           sessions: int = SESSIONS) -> gr.Blocks:
+    """Start the page over a built service (policyqa/app.py builds it). Listens on
+    127.0.0.1 unless told otherwise, never shares, and serves no folder beyond
+    Gradio's own upload cache."""
+    settings = service.settings
     service.status()  # opens (and on a fresh clone builds) the index before the first visitor
     service.start_embedding()  # vectors an earlier ingest left to the background
     password, generated = admin_password(settings)

@@ -4,8 +4,7 @@ detail kept in brackets for whoever debugs."""
 
 from __future__ import annotations
 
-from ingest.pipeline import IngestReport
-from policyqa.errors import IngestError
+from rag.service import IngestError, IngestReport
 
 # (English fragment of a loader/pipeline reason, Chinese explanation), first match wins.
 REASONS = (

@@ -14,9 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Callable, Sequence
 
-from policyqa.types import Answer, Chunk, Citation, Hit
-from rag.match import MatchResult
-from rag.targets import TargetRecord
+from rag.service import Answer, Chunk, Citation, Hit, MatchResult, TargetRecord
 
 if TYPE_CHECKING:
     from rag.service import DocumentInfo, EmbeddingProgress

@@ -19,10 +19,11 @@ from dataclasses import dataclass, replace
 from typing import Callable, Sequence
 
 from ingest.structure import official_facts
+from policyqa.text.docnums import YEAR_IN_BRACKETS, doc_numbers
 from policyqa.types import Answer, Chunk, Hit
-from rag.evidence import doc_numbers, is_multipart, mandatory_terms, split_sentences
+from rag.evidence import is_multipart, mandatory_terms, split_sentences
 from rag.prepare import Prepared
-from rag.targets import document_text
+from ingest.document import text_from_chunks
 from rag.verify import evidence_line
 
 # Words a question names a document by.
@@ -68,8 +69,7 @@ _OFFICIAL = {"printed": ("printed_by", "printed_date"), "signer": ("signer",), "
 
 # A question about the document itself refers to it (那份方案, 这句话出自…); "提案的题目"
 # asks about something the document discusses, and is left to the evidence.
-_REFERS = re.compile(rf"{_DOC_NOUNS}|这份|那份|该文|这句话|这个理念|出自|文号|"
-                     r"[〔\[［]\s*(?:19|20)\d{2}\s*[〕\]］]")
+_REFERS = re.compile(rf"{_DOC_NOUNS}|这份|那份|该文|这句话|这个理念|出自|文号|{YEAR_IN_BRACKETS}")
 
 
 def asked_facts(question: str) -> list[str]:
@@ -163,7 +163,7 @@ def _official(chunks: Sequence[Chunk]) -> dict[str, Fact]:
     hold spans of it), so the head and tail rules see the document as ingest did."""
     base = min(c.start for c in chunks)
     facts: dict[str, Fact] = {}
-    for field, stated in official_facts(document_text(chunks)[base:]).items():
+    for field, stated in official_facts(text_from_chunks(chunks)[base:]).items():
         at, to = base + stated.start, base + stated.end
         holding = [c for c in chunks if c.start <= at < c.end]
         if not holding:

@@ -11,7 +11,7 @@ from ingest.tables import continues_table, is_separator, is_table_line, row_head
 from policyqa.types import Answer
 from rag.evidence import Scored, asks_date, asks_list, has_date, is_headline, needs_figure, split_sentences
 from rag.prepare import Prepared
-from rag.safety import injection_spans
+from policyqa.text.injection import injection_spans
 from rag.verify import Claim, Verifier
 
 # The best sentence's quote runs on over the sentences after it up to this many

@@ -11,7 +11,7 @@ from dataclasses import replace
 from policyqa.types import Answer
 from rag.answerers.extractive import Extractive
 from rag.evidence import asks_confirmation
-from rag.figures import extract_figures, supported
+from policyqa.text.figures import extract_figures, supported
 from rag.prepare import Prepared
 from rag.verify import Verifier
 

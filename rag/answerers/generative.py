@@ -21,7 +21,7 @@ from langchain_core.output_parsers import StrOutputParser
 from policyqa.types import Answer, Delta
 from rag.answerers.extractive import Extractive, quote_spans, quotes
 from rag.evidence import EvidenceScorer, needs_figure
-from rag.figures import extract_figures, supported
+from policyqa.text.figures import extract_figures, supported
 from rag.prepare import Prepared
 from rag.prompting import PROMPT, EvidencePack, evidence_pack
 from rag.verify import REPLACED_NOTE, Verifier, evidence_line

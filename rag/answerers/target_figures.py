@@ -37,7 +37,7 @@ class TargetFigures:
         return None
 
     def _records(self, prep: Prepared) -> list[TargetRecord]:
-        records = load_targets(self.store, self.index_dir)
+        records = load_targets(self.store)
         f = prep.filters
         if f is None or f.is_empty():
             return records

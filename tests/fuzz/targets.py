@@ -24,7 +24,7 @@ from ingest.pdf_worker import PdfLimits, PdfPages, extract_pages, pages_or_probl
 from ingest.tokenize import Tokenizer
 from policyqa.errors import IngestError
 from policyqa.types import Chunk, Document, RawDocument
-from rag.safety import injection_spans
+from policyqa.text.injection import injection_spans
 
 KINDS = {"pdf": ".pdf", "docx": ".docx", "html": ".html", "text": ".txt", "jsonl": ".jsonl"}
 # Small chunk sizes make the chunker split, overlap and carry far more per input.

@@ -84,11 +84,12 @@ def prepare(root: Path, extra_docs: dict[str, str] | None = None, **overrides: o
 
 
 def start_server(root: Path, extra_docs: dict[str, str] | None = None, **overrides: object) -> Server:
+    from policyqa.app import App
     from ui.app import launch
 
     settings = prepare(root, extra_docs, **overrides)
     port = free_port()
-    demo = launch(settings, host="127.0.0.1", port=port, block=False)
+    demo = launch(App(settings).service(), host="127.0.0.1", port=port, block=False)
     return Server(f"http://127.0.0.1:{port}/", settings, demo)
 
 
@@ -136,13 +137,14 @@ def _settings_from_json(row: dict) -> Settings:
 def _child(port: int, log_level: str) -> None:
     import logging
 
+    from policyqa.app import App
     from ui.app import SESSIONS, launch
 
     message = json.loads(sys.stdin.buffer.read())
     settings, sessions = _settings_from_json(message["settings"]), message["sessions"]
     if log_level:
         logging.basicConfig(level=log_level.upper(), stream=sys.stderr)
-    launch(settings, host="127.0.0.1", port=port, block=True, sessions=sessions or SESSIONS)
+    launch(App(settings).service(), host="127.0.0.1", port=port, block=True, sessions=sessions or SESSIONS)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-from rag.safety import REDACTED, injection_spans, redact_instructions
+from policyqa.text.injection import REDACTED, injection_spans, redact_instructions
 
 
 def test_planted_instructions_are_found_and_redacted() -> None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import re
 
+from policyqa.text.sentences import MIXED_SENTENCE
+
 _PATTERNS = [
     r"(?:忽略|无视|忘记|忘掉|不要理会)(?:掉)?(?:以上|上述|之前|前面|先前|所有|全部|系统)?的?(?:所有|全部)?(?:指令|指示|提示|要求|规则|设定|内容)",
     r"(?:你现在是|从现在起你是|你将扮演|请扮演|扮演一个)",
@@ -21,15 +23,13 @@ _MARKUP = re.compile(
     r"<\s*(script|iframe|object|embed|svg|img|style)\b[^>]*>(?:.*?<\s*/\s*\1\s*>)?|<\s*/\s*(?:script|iframe)\s*>",
     re.IGNORECASE | re.DOTALL,
 )
-# A full stop ends an English sentence, a decimal point (1.2万) does not.
-_SENTENCE = re.compile(r"(?:[^。！？!?\n.]|\.(?=\d))*(?:[。！？!?\n]|\.(?!\d))?")
 
 REDACTED = "〔此处为疑似指令文本，已按文件内容处理，不予执行〕"
 
 
 def injection_spans(text: str) -> list[tuple[int, int]]:
     """Spans of instruction-like text: whole sentences, or markup elements."""
-    spans = [(m.start(), m.end()) for m in _SENTENCE.finditer(text) if m.group(0).strip() and _RX.search(m.group(0))]
+    spans = [(m.start(), m.end()) for m in MIXED_SENTENCE.finditer(text) if m.group(0).strip() and _RX.search(m.group(0))]
     spans += [(m.start(), m.end()) for m in _MARKUP.finditer(text)]
     merged: list[tuple[int, int]] = []
     for a, b in sorted(spans):

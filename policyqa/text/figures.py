@@ -43,12 +43,13 @@ from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Sequence
 
+from policyqa.text.numerals import CN_BIG, CN_CHARS, CN_DEC_DIGITS, CN_DIGIT, CN_START, parse_cn
+
 __all__ = [
     "Figure",
     "extract_figures",
     "is_date_like",
     "normalise",
-    "parse_chinese_numeral",
     "supported",
     "unsupported_figures",
 ]
@@ -83,17 +84,6 @@ class Figure:
 _FULLWIDTH = {chr(0xFF10 + i): str(i) for i in range(10)}
 _FULLWIDTH.update({"．": ".", "％": "%", "﹪": "%", "：": ":", "／": "/", "－": "-", "～": "~", "﹣": "-"})
 _TRANS = str.maketrans(_FULLWIDTH)
-
-_CN_DIGIT = {
-    "零": 0, "〇": 0, "一": 1, "壹": 1, "二": 2, "贰": 2, "两": 2, "三": 3, "叁": 3,
-    "四": 4, "肆": 4, "五": 5, "伍": 5, "六": 6, "陆": 6, "七": 7, "柒": 7,
-    "八": 8, "捌": 8, "九": 9, "玖": 9,
-}  # fmt: skip
-_CN_SMALL = {"十": 10, "拾": 10, "百": 100, "佰": 100, "千": 1000, "仟": 1000}
-_CN_BIG = {"万": 10**4, "萬": 10**4, "亿": 10**8, "億": 10**8}
-_CN_CHARS = "".join(_CN_DIGIT) + "".join(_CN_SMALL) + "".join(_CN_BIG)
-_CN_START = set(_CN_DIGIT) | {"十", "拾"}
-_CN_DEC_DIGITS = "零〇一二三四五六七八九"
 
 # multipliers after digits (十 is not: nobody writes 5十)
 _MULT = {"百": 100, "佰": 100, "千": 1000, "仟": 1000, "万": 10**4, "萬": 10**4, "亿": 10**8, "億": 10**8}
@@ -144,7 +134,7 @@ _WS = " \t\u3000\xa0\r\n"
 _HWS = " \t\u3000\xa0"
 
 _DIG = r"(?:[0-9]{1,3}(?:,[0-9]{3})+(?![0-9])|[0-9]+)(?:\.[0-9]+)?"
-_CN = rf"[{_CN_CHARS}]+(?:点[{_CN_DEC_DIGITS}]+)?"
+_CN = rf"[{CN_CHARS}]+(?:点[{CN_DEC_DIGITS}]+)?"
 _RX = re.compile(
     rf"(?P<iso>(?<![0-9.])(?P<y>[0-9]{{4}})(?P<sep>[-/.])(?P<mo>[0-9]{{1,2}})(?P=sep)(?P<d>[0-9]{{1,2}})(?![0-9]))"
     rf"|(?P<time>(?<![0-9.])[0-9]{{1,2}}[ \t]?:[ \t]?[0-9]{{2}}(?![0-9]))"
@@ -166,89 +156,6 @@ _LINE_JOIN = re.compile(
 )
 _FW_THOUSANDS = re.compile(r"(?<=[０-９])，(?=[０-９]{3}(?![０-９]))")
 _CN_WORD_AFTER = ("位一体", "台河")  # 三位一体, 七台河
-
-
-# --------------------------------------------------------------------------------
-# Chinese numerals
-
-
-def _parse_cn_int(s: str) -> int | None:
-    if not s:
-        return None
-    if all(c in _CN_DIGIT for c in s):
-        if len(s) == 1:
-            return _CN_DIGIT[s]
-        if "两" in s or (len(s) < 4 and not any(c in "零〇" for c in s)):
-            return None  # 三四 (= 3 or 4), 五一 are not 34 and 51
-        return int("".join(str(_CN_DIGIT[c]) for c in s))  # 二〇二五, 一九四九
-    total = 0  # whole 亿 groups
-    wan = 0  # the 万 group below 亿
-    small = 0  # below 万
-    digit: int | None = None
-    last_small = 10**5
-    last_unit: int | None = None
-    zero = False
-    seen_wan = False
-    for c in s:
-        if c in _CN_DIGIT:
-            d = _CN_DIGIT[c]
-            if d == 0:
-                if digit is not None:
-                    return None
-                zero = True
-                continue
-            if digit is not None:  # 十四五
-                return None
-            digit = d
-        elif c in _CN_SMALL:
-            u = _CN_SMALL[c]
-            if digit is None:
-                if u != 10:
-                    return None
-                digit = 1  # 十五
-            if u >= last_small:
-                return None
-            small += digit * u
-            digit, last_small, last_unit, zero = None, u, u, False
-        elif c in _CN_BIG:
-            b = _CN_BIG[c]
-            part = small + (digit or 0)
-            if b == 10**4:
-                if seen_wan or part == 0:
-                    return None
-                wan, seen_wan = part * b, True
-            else:
-                group = wan + part
-                if group == 0:
-                    return None
-                total = (total + group) * b
-                wan, seen_wan = 0, False
-            small, digit, last_small, last_unit, zero = 0, None, 10**5, b, False
-        else:
-            return None
-    if digit is not None:
-        if not zero and last_unit is not None:
-            digit *= last_unit // 10  # 一万二 = 12000, 两百五 = 250, 十五 = 15
-        small += digit
-    return total + wan + small
-
-
-def _parse_cn(s: str) -> Decimal | None:
-    if "点" in s:
-        whole, _, frac = s.partition("点")
-        w = _parse_cn_int(whole)
-        if w is None or not frac or any(c not in _CN_DEC_DIGITS for c in frac):
-            return None
-        return Decimal(f"{w}.{''.join(str(_CN_DIGIT[c]) for c in frac)}")
-    v = _parse_cn_int(s)
-    return None if v is None else Decimal(v)
-
-
-def parse_chinese_numeral(s: str) -> float | None:
-    """``一万二千`` -> 12000.0, ``两百`` -> 200.0, ``六十七点五`` -> 67.5; None if `s`
-    is not a well-formed Chinese numeral (``十四五``, ``百``)."""
-    v = _parse_cn(s)
-    return None if v is None else float(v)
 
 
 # --------------------------------------------------------------------------------
@@ -368,19 +275,19 @@ def _read_number(t: str, m: re.Match[str], skips: list[tuple[int, int]], lenient
         tok = m.group("cn")
         if prev in "数几若" and prev:
             return None  # 数十家, 几十家: "dozens"
-        if tok[0] not in _CN_START or re.sub(r"\s", "", t[e : e + 8]).startswith(_CN_WORD_AFTER):
+        if tok[0] not in CN_START or re.sub(r"\s", "", t[e : e + 8]).startswith(_CN_WORD_AFTER):
             return None
-        cv = _parse_cn(tok)
+        cv = parse_cn(tok)
         if cv is None:
             return None
         value = cv
         mult, approx, unit, end = _read_tail(t, e, cn=True)
-        big = any(c in _CN_BIG for c in tok) or mult != 1
+        big = any(c in CN_BIG for c in tok) or mult != 1
         if not unit and not big:
             return None
         if tok in ("一", "壹") and not big and not lenient:
             return None  # 一批, 一个: an article, not a figure
-        year_like = len(tok) == 4 and all(c in _CN_DIGIT for c in tok)
+        year_like = len(tok) == 4 and all(c in CN_DIGIT for c in tok)
         cn = True
     if not unit:
         q = _skip_ws(t, end, 1)
@@ -450,7 +357,7 @@ def _extract(text: str, lenient: bool = False) -> list[Figure]:
             if pn[0].isdigit():
                 v: Decimal | None = Decimal(pn.replace(",", ""))
             else:
-                v = _parse_cn("一" + pn if pn[0] in "百千" else pn)
+                v = parse_cn("一" + pn if pn[0] in "百千" else pn)
             if v is None:
                 continue
             num = _Num(m.start(), m.end(), v, Decimal(1), "", False, False, False, True)
@@ -464,7 +371,7 @@ def _extract(text: str, lenient: bool = False) -> list[Figure]:
             out.append(_make(text, t, num, "", Decimal(1), num.end))
             continue
         if num.unit == "月" and (dm := _DAY.match(t, num.end)):
-            day = _parse_cn(dm.group("d")) if not dm.group("d").isdigit() else Decimal(dm.group("d"))
+            day = parse_cn(dm.group("d")) if not dm.group("d").isdigit() else Decimal(dm.group("d"))
             if day is not None and 1 <= day <= 31 and num.mult == 1:
                 num.value = num.value * 100 + day
                 num.end = dm.end()
