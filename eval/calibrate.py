@@ -75,10 +75,10 @@ def _holds(text: str, item: dict) -> bool:
     return any(alt in text for group in item.get("must") or () for alt in group)
 
 
-def collect(set_name: str, index: Path, bench: Path = DEFAULT_BENCH) -> list[dict]:
+def collect(set_name: str, settings: Settings, index: Path, bench: Path = DEFAULT_BENCH) -> list[dict]:
     """Per question: its sentences' features, as the chain computes them."""
     items, _ = load_set(set_name, bench, SPLIT_FILE)
-    app = App(Settings.from_env(index_dir=index, llm="extractive"))
+    app = App(settings.with_(index_dir=index, llm="extractive"))
     if not (app.settings.index_dir / "CURRENT").exists():
         raise SystemExit(f"{index} is not built: run `policyqa eval --set {set_name}` once first")
     chain = app.chain("extractive")
@@ -206,8 +206,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                    help="wrong refusals allowed on answerable development questions (default %(default)s)")
     args = p.parse_args(argv)
     if args.refresh or not FEATURES.is_file():
-        rows = (collect("ncp-dev", NCP_INDEX) + collect("ncp-lodo-dev", NCP_LODO_INDEX["ncp-lodo-dev"])
-                + collect("sample", Settings.from_env().index_dir))
+        settings = Settings.from_env()
+        rows = (collect("ncp-dev", settings, NCP_INDEX)
+                + collect("ncp-lodo-dev", settings, NCP_LODO_INDEX["ncp-lodo-dev"])
+                + collect("sample", settings, settings.index_dir))
         FEATURES.parent.mkdir(parents=True, exist_ok=True)
         FEATURES.write_text(json.dumps(rows), encoding="utf-8")
     rows = json.loads(FEATURES.read_text(encoding="utf-8"))

@@ -213,7 +213,6 @@ def cmd_eval_retrieval(args: argparse.Namespace) -> int:
     from ingest.store import current_generation
     from policyqa.app import App
     from policyqa.errors import PolicyQAError
-    from rag.retriever import HybridRetriever, RetrievalConfig
 
     bench: Path = args.bench
     corpus, qa = bench / "corpus.jsonl", bench / "qa.jsonl"
@@ -260,9 +259,8 @@ def cmd_eval_retrieval(args: argparse.Namespace) -> int:
     results: dict[str, dict] = {}
     configs: dict[str, dict] = {}
     for mode in modes:
-        config = RetrievalConfig.from_settings(settings, mode)
-        configs[mode] = dataclasses.asdict(config)
-        retriever = HybridRetriever(store, app.embeddings, app.tokenizer, config)
+        retriever = app.retriever(mode, store)
+        configs[mode] = dataclasses.asdict(retriever.config)
         retriever.retrieve("预热", k=1)  # load the index and model outside the timings
         results[mode] = evaluate_retrieval(
             retriever, questions, depth=args.depth, same_as=same_as, progress=show, desc=mode

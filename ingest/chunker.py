@@ -23,9 +23,11 @@ from typing import Sequence
 
 from ingest.tables import TableBlock, block_at, is_table_line, table_blocks
 from policyqa.errors import ConfigError
+from policyqa.text.dates import opens_with_date
+from policyqa.text.docnums import is_doc_number_line
 from policyqa.text.figures import extract_figures
-from policyqa.text.sentences import CHUNK_SEGMENT, sentence_spans
 from policyqa.text.numerals import HEADING_NUMERALS
+from policyqa.text.sentences import CHUNK_SEGMENT, sentence_spans
 from policyqa.types import Article, Chunk, Document, Page
 
 __all__ = ["chunk_document", "heading_level", "heading_title"]
@@ -51,16 +53,19 @@ _CLAUSE = re.compile(r"[，,、：:]")
 _PROSE = set("。，；！？、,;:：!?")
 _NOT_HEADING = re.compile(
     r"^(?:索引号|发布机构|发文日期|发布日期|信息来源|来源|联系人|联系电话|邮编|传真)\s*[:：]"
-    r"|^[\u4e00-\u9fff]{1,12}[〔\[［(（]\d{4}[〕\]］)）]\d{1,5}号$"
-    r"|^\d{4}年\d{1,2}月"
     r"|^(?:本报讯|本报记者)"
 )
+
+
+def _not_heading(line: str) -> bool:
+    """Short 公文 head lines that look like headings: metadata labels, datelines, a 文号."""
+    return bool(_NOT_HEADING.match(line)) or opens_with_date(line) or is_doc_number_line(line)
 
 
 def heading_level(line: str) -> int | None:
     """Level of a numbered heading line (smaller is higher), or None."""
     s = line.strip()
-    if not s or _NOT_HEADING.match(s):
+    if not s or _not_heading(s):
         return None
     for rx, level in _LEVELS:
         if rx.match(s):
@@ -179,7 +184,7 @@ def _is_free_heading(text: str, seg: _Seg, title: str) -> bool:
         return False  # a short row has no punctuation either
     if not (2 <= len(line) <= 25) or any(c in _PROSE for c in line):
         return False
-    if line == title or _NOT_HEADING.match(line):
+    if line == title or _not_heading(line):
         return False
     nxt = text.find("\n", seg.start)
     return nxt >= 0 and bool(text[nxt:].strip())

@@ -24,13 +24,13 @@ from __future__ import annotations
 import dataclasses
 import re
 import statistics
-import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 
 from ingest.tables import continue_across_pages, is_table_line
+from policyqa.text.characters import IDEOGRAPHS
+from policyqa.text.dates import is_date_line
 from policyqa.text.docnums import is_doc_number_line
-from policyqa.text.lexicon import read_lines
 from policyqa.text.numerals import HEADING_NUMERALS
 from policyqa.types import Page
 
@@ -112,24 +112,6 @@ _FW_THOUSANDS = re.compile(r"(?<=[０-９])，(?=[０-９]{3}(?![０-９]))")
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
 
 
-def _ideograph_table() -> dict[int, str]:
-    """Radicals and compatibility ideographs -> the unified ideograph. NFKC knows
-    the Kangxi radicals and the compatibility ideographs; the radicals supplement
-    (⻔ ⻚ ⻋ ...) comes from a data file. Every mapping is one character to one, so
-    offsets (pages, citations) are unchanged."""
-    table: dict[int, str] = {}
-    blocks = (range(0x2F00, 0x2FE0), range(0xF900, 0xFB00), range(0x2F800, 0x2FA20))
-    for code in (c for block in blocks for c in block):
-        folded = unicodedata.normalize("NFKC", chr(code))
-        if len(folded) == 1 and folded != chr(code):
-            table[code] = folded
-    for line in read_lines("radicals.txt"):
-        radical, ideograph = line.split("\t")[:2]
-        table[ord(radical)] = ideograph
-    return table
-
-
-IDEOGRAPHS = _ideograph_table()
 
 
 def _normalise_chars(text: str) -> str:
@@ -387,7 +369,6 @@ _META_LINE = re.compile(
     r"^(?:索引号|发布机构|发文机关|发文日期|发布日期|成文日期|生效日期|公开方式|信息来源|来源|文号|发文字号"
     r"|主题分类|体裁分类|有效性|联系人|联系电话|联系方式|传真|邮编|作者|编辑|责任编辑|审核)\s*[:：|]"
 )
-_DATE_LINE = re.compile(r"^\d{4}\s*年\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*日)?$")
 
 
 def _is_fixed_line(line: str, as_next: bool = False) -> bool:
@@ -397,7 +378,7 @@ def _is_fixed_line(line: str, as_next: bool = False) -> bool:
     s = line.strip()
     if is_table_line(s):
         return True
-    if _META_LINE.match(s) or is_doc_number_line(s) or _DATE_LINE.match(s) or _BYLINE.match(s):
+    if _META_LINE.match(s) or is_doc_number_line(s) or is_date_line(s, chinese_numerals=False) or _BYLINE.match(s):
         return True
     if as_next:
         return bool(HEADING_RE.match(s) or _NEWS_START.match(s))

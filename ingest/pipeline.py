@@ -16,7 +16,7 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
@@ -97,11 +97,18 @@ def open_store(settings: Settings, emb: Embeddings, rebuild: bool = False, migra
     return store
 
 
+# Told each stage's seconds once per run (bench times the real pipeline through it).
+StageHook = Callable[[str, float], None]
+STAGES = ("parse", "clean", "chunk", "embed", "tokenize", "index", "records")
+
+
 class Ingestor:
-    def __init__(self, settings: Settings, embeddings: Embeddings, tokenizer: Tokenizer | None = None) -> None:
+    def __init__(self, settings: Settings, embeddings: Embeddings, tokenizer: Tokenizer | None = None,
+                 on_stage: StageHook | None = None) -> None:
         self.settings = settings
         self.embeddings = embeddings
         self.tokenizer = tokenizer or Tokenizer()
+        self.on_stage = on_stage
 
     def run(self, paths: Sequence[Path], rebuild: bool = False, progress: bool | None = None,
             embed: str = "now") -> IngestReport:
@@ -171,7 +178,7 @@ class Ingestor:
                             "(possible prompt injection); indexed as content, never followed as instructions")))
                     t0 = time.perf_counter()
                     fresh[raw.source] = document_targets(doc, chunks)
-                    timings["targets"] += time.perf_counter() - t0
+                    timings["records"] += time.perf_counter() - t0
                     pending.append((doc, chunks))
                     (replaced if old is not None else added).append(raw.source)
 
@@ -208,7 +215,7 @@ class Ingestor:
             t0 = time.perf_counter()
             records_changed = _attach_targets(store, fresh)
             total_targets = sum(len(recs) for _, recs in decode_targets(store.records(TARGETS)).values())
-            timings["targets"] += time.perf_counter() - t0
+            timings["records"] += time.perf_counter() - t0
             t0 = time.perf_counter()
             if (pending or rebuild or store.migrated_from or records_changed
                     or current_generation(self.settings.index_dir) is None):
@@ -216,6 +223,9 @@ class Ingestor:
                 cache.save()
             timings["index"] += time.perf_counter() - t0
 
+        if self.on_stage is not None:
+            for stage in STAGES:
+                self.on_stage(stage, timings.get(stage, 0.0))
         return IngestReport(
             added=tuple(added),
             replaced=tuple(replaced),

@@ -18,10 +18,11 @@ from datetime import timedelta
 from functools import cache
 
 from ingest.clean import HEADING_RE, is_cjk
-from policyqa.text.places import PROVINCE_ABBR, PROVINCES, ZHEJIANG_CITIES, ZHEJIANG_COUNTIES, Place, find_places
+from policyqa.text.dates import WRITTEN_DATE, is_date_line, parse_date
 from policyqa.text.docnums import is_doc_number_line, normalise_doc_number
 from policyqa.text.lexicon import read_lines
 from policyqa.text.numerals import small_number
+from policyqa.text.places import PROVINCE_ABBR, PROVINCES, ZHEJIANG_CITIES, ZHEJIANG_COUNTIES, Place, find_places
 from policyqa.types import Article, DocMeta
 
 __all__ = [
@@ -29,33 +30,7 @@ __all__ = [
     "official_facts",
     "Stated",
     "split_articles",
-    "parse_date",
 ]
-
-# --------------------------------------------------------------------------- small parsers
-
-_DATE_RX = re.compile(
-    r"(\d{4}|[〇零一二三四五六七八九○O]{4})\s*[-/.年]\s*(\d{1,2}|[一二三四五六七八九十]{1,2})\s*(?:[-/.月]\s*"
-    r"(\d{1,2}|[一二三四五六七八九十]{1,3})\s*日?|月)?"
-)
-
-
-def parse_date(s: str) -> str:
-    """The first date in `s` as ISO `yyyy-mm-dd` (or `yyyy-mm`, `yyyy`); "" if none."""
-    s = s.strip()
-    m = _DATE_RX.search(s)
-    if m:
-        y, mo, d = small_number(m.group(1)), small_number(m.group(2)), small_number(m.group(3) or "")
-        if y and 1900 <= y <= 2100 and mo and 1 <= mo <= 12:
-            if d and 1 <= d <= 31:
-                return f"{y:04d}-{mo:02d}-{d:02d}"
-            return f"{y:04d}-{mo:02d}"
-    m = re.fullmatch(r"\s*(\d{4})\s*年?\s*", s)
-    if m and 1900 <= int(m.group(1)) <= 2100:
-        return m.group(1)
-    return ""
-
-
 
 
 # --------------------------------------------------------------------------- lines
@@ -94,7 +69,6 @@ _BYLINE = re.compile(
     r"^[（(]\s*(?P<abbr>[\u4e00-\u9fff])\s*[\u4e00-\u9fff]?\s*[讯文电稿]\s*[）)]$"
     r"|^[（(]\s*(?:记者|通讯员|作者|文|文/图|图/文)[\u4e00-\u9fff\s/]{2,16}[）)]$"
 )
-_DATE_LINE = re.compile(r"^(?:\d{4}|[〇零一二三四五六七八九○]{4})\s*年\s*[\d一二三四五六七八九十]{1,2}\s*月(?:\s*[\d一二三四五六七八九十]{1,3}\s*日)?$")
 _ORG_SUFFIX = r"(?:厅|局|委员会|委|办公室|办|人民政府|政府|院|部|中心|公司|集团|会|署|处|联合会)"
 _ORG_LINE = re.compile(rf"^[\u4e00-\u9fff（）()、]{{2,40}}{_ORG_SUFFIX}$")
 # the 版头 of a 公文: 发文机关标志 `浙江省科学技术厅文件`; 份号, 密级 and 紧急程度 above it
@@ -113,7 +87,7 @@ def _title_like(s: str) -> bool:
         and not _is_prose(s)
         and not _FIELD_RX.match(s)
         and not is_doc_number_line(s)
-        and not _DATE_LINE.match(s)
+        and not is_date_line(s)
         and not _BYLINE.match(s)
         and not _NEWS_START.match(s)
         and not HEADING_RE.match(s)
@@ -181,7 +155,7 @@ def _signature(lines: list[_Line]) -> tuple[str, str, _Line | None]:
     """(issuer, date, date line) of the 落款 at the end of the body: organisation
     line(s) then a date line. The body ends before the 版记 and the attachment pages."""
     body = lines[: _body_end(lines)]
-    dated = [k for k in range(len(body)) if _DATE_LINE.match(body[k].text)]
+    dated = [k for k in range(len(body)) if is_date_line(body[k].text)]
     k = next((k for k in reversed(dated) if k >= len(body) - 8), None)
     if k is None:
         # an 印发 notice prints the policy it issues right after its 落款, with no
@@ -373,17 +347,16 @@ _ADDRESSEE_END = re.compile(rf"(?:{_ORG_SUFFIX}|{'|'.join(read_lines('addressee_
 # flattened web text glues the title, the 文号 or the issuer onto the addressee list
 _GLUED_TITLE = re.compile(rf"^.*?(?:{_DOC_SUFFIX}|通告|[〕\]］]\s*\d{{1,5}}\s*号|\.{{3}}|…)(?=各|广大)")
 _GLUED_ORG = re.compile(rf"^.*?{_ORG_SUFFIX}(?=各)")
-_DATE_TEXT = r"(?:\d{4}|[〇零一二三四五六七八九○]{4})\s*年\s*[\d一二三四五六七八九十]{1,2}\s*月\s*[\d一二三四五六七八九十]{1,3}\s*日"
 # 版记: `抄送：…。` and `浙江省科学技术厅办公室 2025年3月14日印发`, at a line start or
 # right after the 落款 they were flattened onto
 _GLUED = r"(?:^|(?<=[。）)日]))"
 _CC = re.compile(rf"{_GLUED}抄送\s*[:：]\s*(?P<cc>.+)$")
-_PRINTED = re.compile(rf"{_GLUED}(?P<org>[\u4e00-\u9fff（）()、]{{1,40}}?{_ORG_SUFFIX})\s*(?P<date>{_DATE_TEXT})\s*印发$")
+_PRINTED = re.compile(rf"{_GLUED}(?P<org>[\u4e00-\u9fff（）()、]{{1,40}}?{_ORG_SUFFIX})\s*(?P<date>{WRITTEN_DATE})\s*印发$")
 # 附件说明 `附件：1. …` and the attachment pages that follow the 落款 (`附件1`)
 _ATTACHMENT_NOTE = re.compile(r"^附件\s*[:：]\s*(?P<rest>.*)$")
 _ATTACHMENT_ITEM = re.compile(r"^(?:\d{1,2}|[一二三四五六七八九十]{1,2})\s*[.．、]\s*(?P<name>.+)$")
 _ATTACHMENT_PAGE = re.compile(r"^附件\s*\d{0,2}\s*[:：]?$")
-_HAS_DATE = re.compile(_DATE_TEXT)
+_HAS_DATE = re.compile(WRITTEN_DATE)
 # what the document says of itself: 本办法, 以上措施, 上述政策; at the start of a
 # clause or an article (`第三十条本办法`), so that 成本 or 基本 is no 本
 _SELF = rf"(?:^|(?<=[\s，。；：、条）)\]]))(?:本|以上|上述)[\u4e00-\u9fff]{{0,12}}?(?:{_DOC_SUFFIX}|通告|政策|规则|文件)"
@@ -442,7 +415,7 @@ def _body_end(lines: list[_Line]) -> int:
     for k, ln in enumerate(lines):
         if k and k >= len(lines) - _TAIL and (_CC.match(ln.text) or _PRINTED.match(ln.text)):
             return k
-        if _ATTACHMENT_PAGE.match(ln.text) and any(_DATE_LINE.match(p.text) for p in lines[max(0, k - 4) : k]):
+        if _ATTACHMENT_PAGE.match(ln.text) and any(is_date_line(p.text) for p in lines[max(0, k - 4) : k]):
             return k
     return len(lines)
 
@@ -584,7 +557,7 @@ def _printed(text: str, lines: list[_Line]) -> tuple[Stated, Stated] | None:
 
 def _stated_date(said: str) -> str:
     """The ISO date a phrase starts with (`2020年2月21日零时`), "" for an event."""
-    return parse_date(said) if re.match(_DATE_TEXT, said) else ""
+    return parse_date(said) if re.match(WRITTEN_DATE, said) else ""
 
 
 def _until_date(said: str) -> str:

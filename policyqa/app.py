@@ -94,7 +94,10 @@ class App:
 
         return PolicyQA(self, open_backend(self.settings, backend))
 
-    def retriever(self, mode: str = "hybrid") -> HybridRetriever:
+    def retriever(self, mode: str = "hybrid", store: FaissBm25Store | None = None) -> HybridRetriever:
+        """A retriever over `store` (one opened by `store()`, shared by several modes),
+        else over the index opened now."""
         return HybridRetriever(
-            self.store(), self.embeddings, self.tokenizer, RetrievalConfig.from_settings(self.settings, mode)
+            store if store is not None else self.store(), self.embeddings, self.tokenizer,
+            RetrievalConfig.from_settings(self.settings, mode),
         )

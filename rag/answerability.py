@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Mapping, Sequence
 
+from policyqa.text.dates import has_date
 from policyqa.text.docnums import doc_numbers
 from policyqa.text.places import place_stem, province_of
 from policyqa.errors import ConfigError
@@ -31,7 +32,6 @@ from rag.evidence import (
     asks_date,
     asks_doc_number,
     expected_units,
-    has_date,
     in_scope,
     mandatory_terms,
     first_absent,

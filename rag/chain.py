@@ -36,6 +36,7 @@ from rag.answerers.generative import Generative
 from rag.answerers.policy_match import PolicyMatch
 from rag.answerers.refusal import Refusal
 from rag.answerers.target_figures import TargetFigures
+from rag.llm import LocalChatModel
 from rag.prepare import History, Prepared, Preparer
 from rag.retriever import HybridRetriever
 from rag.translate import Translator
@@ -102,7 +103,6 @@ class AnswerChain:
 
     def close(self) -> None:
         """Stop the LLM's process, if the backend runs one (the local model)."""
-        close = getattr(self.llm, "close", None)
-        if callable(close):
-            close()
+        if isinstance(self.llm, LocalChatModel):
+            self.llm.close()
 

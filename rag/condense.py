@@ -10,12 +10,12 @@ from typing import Sequence
 from ingest.tokenize import Tokenizer
 from policyqa.text.docnums import doc_numbers
 from policyqa.text.lexicon import read_lines
+from policyqa.text.places import whole_area
 from rag.evidence import question_places, question_scope, question_years
 
 _ELLIPTIC = re.compile(r"^(?:那么?|那|还有|另外|再问一下|然后)?\s*(?P<x>.+?)(?:的(?:情况|目标|数量|呢)?)?\s*(?:呢|怎么样|如何|又是多少|又如何)\s*[？?。!！]*$")
 _LEAD = re.compile(r"^(?:那么|那|还有|另外|然后|再问一下)")
 _PRONOUN = re.compile(r"^(?:它|其|这个|该|这项|这些|上述)")
-_WHOLE = {"province": "全省", "city": "全市"}
 _YEAR_X = re.compile(r"^(?:到|在)?((?:19|20)\d{2})\s*年?$")
 
 
@@ -68,7 +68,7 @@ class Condenser:
             return f"{ym.group(1)}年{prev}"
         scope = question_scope(x)
         if scope and len(x) <= 3:  # 全省, 省里, 全市: the whole province or city instead
-            whole = _WHOLE[scope]
+            whole = whole_area(scope)
             places_prev = question_places(prev)
             if places_prev:
                 stem = re.escape(places_prev[0].rstrip("省市县区"))

@@ -13,17 +13,17 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from ingest.clean import HEADING_RE
-from policyqa.text.places import find_places
 from ingest.tables import is_separator, is_table_line, table_blocks
 from ingest.tokenize import Tokenizer
-from policyqa.types import Chunk, Hit
+from policyqa.text.docnums import without_doc_numbers
 from policyqa.text.figures import extract_figures, unit_at
+from policyqa.text.lexicon import read_words
+from policyqa.text.places import (ambiguous_stems, divisions, find_places, place_stem, province_of,
+                                  question_scope_words, whole_area, wider_words)
+from policyqa.text.sentences import sentence_spans
+from policyqa.types import Chunk, Hit
 
 _YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})\s*年")
-from policyqa.text.places import ambiguous_stems, divisions, place_stem, province_of
-from policyqa.text.docnums import without_doc_numbers
-from policyqa.text.sentences import sentence_spans
-from policyqa.text.lexicon import read_words
 
 
 def _city_pattern() -> re.Pattern[str]:
@@ -36,7 +36,7 @@ def _city_pattern() -> re.Pattern[str]:
 
 _OTHER_CITY_RE = _city_pattern()
 # Words that set a scope without naming a place: the province or city a document is about.
-_SCOPE = {"全省": "province", "省里": "province", "省级": "province", "本省": "province", "全市": "city", "本市": "city"}
+_SCOPE = question_scope_words()
 _SCOPE_RE = re.compile("|".join(_SCOPE))
 # 哪几个/哪几项 asks which ones (a list), not how many.
 _QUANTITY_Q = re.compile(r"多少|(?<!哪)几[家个项人次万亿%]|几成|比重|比例|占比|目标|数量|金额|多大|多高|百分之|增速|增幅|规模|额度|上限|不超过|达到")
@@ -51,7 +51,6 @@ _QUESTION_WORD_RE = re.compile("|".join(sorted((w for w in _QUESTION_WORDS if le
                                + r"|[吗呢吧啊？?，,。、\s]")
 _ASKS_DOCNO = re.compile(r"文号|发文字号|文件编号|字号")
 _ASKS_DATE = re.compile(r"哪天|哪一天|什么时候|什么时间|哪个时间|何时|日期|哪年哪月|几月几日|几号|截[止至]时间")
-_DATE_TEXT = re.compile(r"(?:19|20)\d{2}\s*[-./年]\s*\d{1,2}(?:\s*[-./月]\s*\d{1,2})?|\d{1,2}\s*月\s*\d{1,2}\s*日")
 # A question asking for several things at once: distributive words, or two questions.
 _DISTRIBUTIVE = re.compile(r"各[是有为自打要定]?|分别|各自|两[个项]|哪两")
 _QUESTION_SENTENCE = re.compile(r"[^？?。！!]{2,}[？?]")  # two questions in one turn: two parts
@@ -60,8 +59,6 @@ _ASKS = re.compile(r"多少|多大|几[家个项人次万亿%名条章成]|什�
 _LIST_Q = re.compile(r"哪些|哪几|有什么|包括什么|包含什么|几个方面|几项|什么内容|都有|主要措施|主要任务|举措|如何|怎样|怎么|有何")
 _QUOTED = re.compile(r"[“\"「『]([^”\"」』]{2,20})[”\"」』]")
 _LATIN = re.compile(r"[A-Za-z][A-Za-z&+\-]*[A-Za-z]")
-# A question's own words for places that are not real place names.
-_NOT_PLACES = {"全省", "全市", "本省", "本市", "各市", "省级", "市级"}
 
 
 SHORT_LINE = 30  # characters: a shorter line joins the next one as evidence
@@ -137,10 +134,6 @@ def asks_doc_number(question: str) -> bool:
 
 def asks_date(question: str) -> bool:
     return bool(_ASKS_DATE.search(question))
-
-
-def has_date(text: str) -> bool:
-    return bool(_DATE_TEXT.search(text))
 
 
 def mandatory_terms(question: str) -> list[str]:
@@ -364,7 +357,7 @@ def about_place(place: str, chunk: Chunk, sentence: str, before: str = "") -> bo
 
 
 # Words by which a sentence speaks for an area wider than a province, or than a city.
-_WIDER = {"province": re.compile(r"全国"), "city": re.compile(r"全国|全省|我省|本省")}
+_WIDER = {level: re.compile("|".join(wider_words(level))) for level in ("province", "city")}
 _MUNICIPALITIES = {"北京市", "上海市", "天津市", "重庆市"}
 
 
@@ -383,7 +376,7 @@ def in_scope(scope: str, chunk: Chunk, sentence: str) -> bool:
         return True
     if chunk.level:
         return chunk.level == scope
-    return ("全省" if scope == "province" else "全市") in sentence
+    return whole_area(scope) in sentence
 
 
 def missing_place(question: str, hits: Sequence[Hit]) -> str:

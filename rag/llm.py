@@ -19,16 +19,15 @@ from typing import Any, NoReturn
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import BaseMessage
+from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.messages.ai import UsageMetadata
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import ConfigDict, PrivateAttr
 
 from policyqa.errors import ConfigError, ModelError
-from policyqa.settings import Settings
+from policyqa.settings import MODEL_FILENAME, Settings
 from rag.llm_server import ServerConfig
 from rag.llm_supervisor import LlmSupervisor
-from policyqa.settings import MODEL_FILENAME
 from rag.local_model import RUNTIME_PACKAGE, verify_model
 
 BACKENDS = ("local", "openai", "extractive")
@@ -127,12 +126,12 @@ class LocalChatModel(BaseChatModel):
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
-    supervisor: Any  # LlmSupervisor
-    settings: Any  # Settings
+    supervisor: LlmSupervisor
+    settings: Settings
     model_name: str
     last_usage: UsageMetadata | None = None  # of the latest completed request, for bench
 
-    _client_for: tuple[str, Any] | None = PrivateAttr(default=None)
+    _client_for: tuple[str, BaseChatModel] | None = PrivateAttr(default=None)
 
     @property
     def _llm_type(self) -> str:
@@ -152,7 +151,7 @@ class LocalChatModel(BaseChatModel):
             message = client.invoke(messages, stop=stop, **kwargs)
         except Exception as exc:
             self._failed(exc)
-        self.last_usage = getattr(message, "usage_metadata", None)
+        self.last_usage = message.usage_metadata if isinstance(message, AIMessage) else None
         return ChatResult(generations=[ChatGeneration(message=message)])
 
     def _stream(self, messages: list[BaseMessage], stop: list[str] | None = None,

@@ -26,7 +26,7 @@ from rag.evidence import (
     question_scope,
     question_years,
 )
-from rag.normalize import foreign, simplified
+from policyqa.text.characters import foreign, simplified
 from rag.prompting import REFUSAL_PREFIX
 from rag.retriever import HybridRetriever
 from rag.translate import TRANSLATED_NOTE, Translator

@@ -11,7 +11,7 @@ import re
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 
-from rag.normalize import foreign, simplified
+from policyqa.text.characters import foreign, simplified
 
 INSTRUCTION = ("把用户发来的问题翻译成简体中文。只输出译文这一句话，不要回答问题，不要解释。"
                "数字、年份、文号、机构名和地名照原意译出，不要增删内容。")

@@ -151,3 +151,13 @@ def test_jsonl_corpus_ingests_with_docids_as_sources(tmp_path: Path, tokenizer: 
     assert set(report.added) == {"d1", "d2"}
     store = open_store(_settings(tmp_path), HashEmbeddings())
     assert store.files()["d2"].title == "北京市展会支持"
+
+
+def test_the_stage_hook_hears_each_stage_once_per_run(tmp_path: Path, tokenizer: Tokenizer) -> None:
+    heard: list[tuple[str, float]] = []
+    s = Settings(data_dir=tmp_path / "data", index_dir=tmp_path / "index", embedding="hash")
+    report = Ingestor(s, HashEmbeddings(), tokenizer, on_stage=lambda st, sec: heard.append((st, sec))).run(
+        [SAMPLE_CORPUS], progress=False)
+    assert [st for st, _ in heard] == list(pipeline.STAGES)
+    assert all(sec >= 0 for _, sec in heard) and dict(heard)["parse"] > 0
+    assert dict(heard)["records"] == report.timings["records"] > 0  # the target figures were extracted

@@ -16,7 +16,7 @@ from rag.evidence import (
     needs_figure,
     question_places,
 )
-from rag.normalize import simplified
+from policyqa.text.characters import simplified
 
 
 @pytest.mark.parametrize(("question", "expected"), [
@@ -131,7 +131,7 @@ def test_the_gazetteer_knows_every_level() -> None:
     ("2025?", False),
 ])
 def test_foreign(question: str, expected: bool) -> None:
-    from rag.normalize import foreign
+    from policyqa.text.characters import foreign
     assert foreign(question) is expected
 
 

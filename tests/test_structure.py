@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from ingest.clean import clean_text
 from ingest.document import build_document, doc_id_for
-from ingest.structure import extract_meta, parse_date, split_articles
+from ingest.structure import extract_meta, split_articles
 from policyqa.errors import IngestError
 from policyqa.settings import SAMPLE_CORPUS
 from policyqa.types import DocMeta, Document, RawDocument
@@ -127,25 +127,6 @@ def test_build_document_rejects_empty_text(text: str) -> None:
     with pytest.raises(IngestError) as info:
         build_document(RawDocument(source="empty.txt", text=text))
     assert info.value.source == "empty.txt"
-
-
-# ------------------------------------------------------------------ small parsers
-
-
-@pytest.mark.parametrize(
-    ("text", "iso"),
-    [
-        ("2025年3月11日", "2025-03-11"),
-        ("2025-03-11 14:51", "2025-03-11"),
-        ("2025/9/8", "2025-09-08"),
-        ("二〇二五年三月十一日", "2025-03-11"),
-        ("2025年3月", "2025-03"),
-        ("2024", "2024"),
-        ("无日期", ""),
-    ],
-)
-def test_parse_date(text: str, iso: str) -> None:
-    assert parse_date(text) == iso
 
 
 def test_doc_number_read_from_header_not_from_citations() -> None:

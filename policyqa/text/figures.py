@@ -43,7 +43,14 @@ from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Sequence
 
-from policyqa.text.numerals import CN_BIG, CN_CHARS, CN_DEC_DIGITS, CN_DIGIT, CN_START, parse_cn
+from policyqa.text.numerals import (
+    CN_BIG,
+    CN_CHARS,
+    CN_DEC_DIGITS,
+    CN_DIGIT,
+    CN_START,
+    parse_cn,
+)
 
 __all__ = [
     "Figure",

@@ -3,13 +3,19 @@
 - `parse_chinese_numeral` reads a positional numeral as a figure: 一万二千 = 12000,
   两百五 = 250, 六十七点五 = 67.5; 十四五 and 三四 (= 3 or 4) are not numbers.
 - `small_number` reads the numbers of dates and durations, where a year is written
-  digit by digit (二〇二五, also with the letter O or ○ that OCR and typists use).
+  digit by digit (二〇二五, also with the letter O or ○ that OCR and typists use),
+  with the maintained `cn2an` package.
+- Figures keep a hand rule (`parse_cn`): cn2an reads 一亿十万 as 100000000 (the 十万
+  is lost), 三四 as 34 (it means 3 or 4), and accepts malformed runs (十百一 = 20) that
+  the figure extraction must reject as not a number.
 - `HEADING_NUMERALS`: the characters of a numbered heading (一、 （三） 第十二条).
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
+
+import cn2an
 
 __all__ = ["CN_CHARS", "CN_DEC_DIGITS", "CN_DIGIT", "CN_START", "HEADING_NUMERALS", "parse_chinese_numeral",
            "parse_cn", "small_number"]
@@ -27,7 +33,7 @@ CN_DEC_DIGITS = "零〇一二三四五六七八九"
 
 HEADING_NUMERALS = "一二三四五六七八九十百零〇"
 # Zeros of a year written digit by digit: 二O二五, 二○二五.
-_YEAR_ZEROS = {"O": 0, "○": 0}
+_YEAR_ZEROS = str.maketrans("O○", "〇〇")
 
 
 def _int(s: str) -> int | None:
@@ -116,14 +122,7 @@ def small_number(s: str) -> int | None:
         return None
     if s.isdigit():
         return int(s)
-    digit = {**CN_DIGIT, **_YEAR_ZEROS}
-    if "十" in s:
-        head, _, tail = s.partition("十")
-        tens = digit.get(head, None) if head else 1
-        ones = digit.get(tail, None) if tail else 0
-        if tens is None or ones is None:
-            return None
-        return tens * 10 + ones
-    if all(c in digit for c in s):
-        return int("".join(str(digit[c]) for c in s))
-    return None
+    try:
+        return int(cn2an.cn2an(s.translate(_YEAR_ZEROS), "normal"))
+    except (ValueError, KeyError):  # cn2an raises KeyError on some malformed input (十十)
+        return None

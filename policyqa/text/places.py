@@ -5,8 +5,12 @@
   read; cpca's own code is not run): which places a question names, their stems and
   provinces.
 - The names a document's region and level are read from (`find_places`): provinces by
-  full and short name, Zhejiang's current cities and counties (cpca's table also
-  holds districts merged away since, which would misplace documents)."""
+  full and short name and Zhejiang's cities (both from the gazetteer), Zhejiang's
+  current counties (a data file: cpca's table also holds districts merged away since,
+  which would misplace documents), the one-character province abbreviations of
+  bylines (a data file).
+- Scope words (全省, 本市, 全国): which level a question or a sentence speaks for
+  (a data file)."""
 
 from __future__ import annotations
 
@@ -17,7 +21,7 @@ from functools import lru_cache
 from importlib import metadata
 
 from policyqa.errors import ConfigError
-from policyqa.text.lexicon import read_text
+from policyqa.text.lexicon import read_lines, read_pairs, read_words
 
 _SUFFIXES = ("特别行政区", "维吾尔自治区", "壮族自治区", "回族自治区", "自治区", "省", "市", "县", "区")
 
@@ -57,7 +61,7 @@ def province_of() -> dict[str, str]:
 def ambiguous_stems() -> frozenset[str]:
     """City names that are also common words (来宾 guests, 白银 silver): only their
     full name (来宾市) counts as a place."""
-    return frozenset(w for w in read_text("ambiguous_places.txt").split() if not w.startswith("#"))
+    return frozenset(read_words("ambiguous_places.txt"))
 
 
 def place_stem(name: str) -> str:
@@ -69,51 +73,65 @@ def place_stem(name: str) -> str:
     return name
 
 
+# ------------------------------------------------- scope words: 全省, 本市, 全国
+
+
+@dataclass(frozen=True)
+class ScopeWord:
+    word: str  # 全省
+    level: str  # country | province | city
+    uses: frozenset[str]  # question | sentence | whole (resources/scope_words.txt)
+
+
+_LEVELS = ("country", "province", "city")  # widest first
+
+
+@lru_cache(maxsize=1)
+def scope_words() -> tuple[ScopeWord, ...]:
+    out = []
+    for line in read_lines("scope_words.txt"):
+        word, level, uses = line.split("\t")
+        out.append(ScopeWord(word, level, frozenset(uses.split())))
+    return tuple(out)
+
+
+def question_scope_words() -> dict[str, str]:
+    """A question's words for the level of the documents it asks about: 全省 -> province."""
+    return {w.word: w.level for w in scope_words() if "question" in w.uses}
+
+
+def whole_area(level: str) -> str:
+    """The word for the whole area of a level: province -> 全省, city -> 全市."""
+    return next(w.word for w in scope_words() if w.level == level and "whole" in w.uses)
+
+
+def wider_words(level: str) -> tuple[str, ...]:
+    """Words by which a sentence speaks for an area wider than `level`: city -> 全国,
+    全省, 本省, 我省; province -> 全国."""
+    above = _LEVELS[: _LEVELS.index(level)]
+    return tuple(w.word for w in scope_words() if w.level in above and "sentence" in w.uses)
+
+
 # ------------------------------------------------- names in documents: provinces, Zhejiang's cities and counties
 
-# short name -> full name (municipalities and regions included)
-PROVINCES: dict[str, str] = {
-    "北京": "北京市", "天津": "天津市", "上海": "上海市", "重庆": "重庆市",
-    "河北": "河北省", "山西": "山西省", "辽宁": "辽宁省", "吉林": "吉林省", "黑龙江": "黑龙江省",
-    "江苏": "江苏省", "浙江": "浙江省", "安徽": "安徽省", "福建": "福建省", "江西": "江西省",
-    "山东": "山东省", "河南": "河南省", "湖北": "湖北省", "湖南": "湖南省", "广东": "广东省",
-    "海南": "海南省", "四川": "四川省", "贵州": "贵州省", "云南": "云南省", "陕西": "陕西省",
-    "甘肃": "甘肃省", "青海": "青海省", "台湾": "台湾省",
-    "内蒙古": "内蒙古自治区", "广西": "广西壮族自治区", "西藏": "西藏自治区",
-    "宁夏": "宁夏回族自治区", "新疆": "新疆维吾尔自治区",
-    "香港": "香港特别行政区", "澳门": "澳门特别行政区",
-}
+def _provinces() -> dict[str, str]:
+    """Short name -> full name of every province-level division: 浙江 -> 浙江省,
+    新疆 -> 新疆维吾尔自治区, 北京 -> 北京市."""
+    return {d.stem: d.name for d in divisions() if d.level == "province"}
+
+
+def _zhejiang_counties() -> dict[str, str]:
+    """County-level division of Zhejiang -> its city (a data file: cpca's table is out
+    of date there, see the file)."""
+    return {county: city for city, counties in read_pairs("zhejiang_counties.txt") for county in counties.split()}
+
+
+PROVINCES: dict[str, str] = _provinces()
 # one-character abbreviations used in newspaper bylines: （京 讯）
-PROVINCE_ABBR: dict[str, str] = {
-    "京": "北京市", "津": "天津市", "沪": "上海市", "渝": "重庆市", "冀": "河北省", "晋": "山西省",
-    "辽": "辽宁省", "吉": "吉林省", "黑": "黑龙江省", "苏": "江苏省", "浙": "浙江省", "皖": "安徽省",
-    "徽": "安徽省", "闽": "福建省", "赣": "江西省", "鲁": "山东省", "豫": "河南省", "鄂": "湖北省",
-    "湘": "湖南省", "粤": "广东省", "琼": "海南省", "川": "四川省", "蜀": "四川省", "黔": "贵州省",
-    "滇": "云南省", "陕": "陕西省", "秦": "陕西省", "甘": "甘肃省", "陇": "甘肃省", "青": "青海省",
-    "蒙": "内蒙古自治区", "桂": "广西壮族自治区", "藏": "西藏自治区", "宁": "宁夏回族自治区",
-    "新": "新疆维吾尔自治区",
-}
-ZHEJIANG_CITIES: dict[str, str] = {
-    name: name + "市"
-    for name in ("杭州", "宁波", "温州", "嘉兴", "湖州", "绍兴", "金华", "衢州", "舟山", "台州", "丽水")
-}
-# county-level divisions of Zhejiang, with the city they belong to
-ZHEJIANG_COUNTIES: dict[str, str] = {}
-for _city, _names in {
-    "杭州市": "上城区 拱墅区 西湖区 滨江区 萧山区 余杭区 临平区 钱塘区 富阳区 临安区 桐庐县 淳安县 建德市",
-    "宁波市": "海曙区 江北区 北仑区 镇海区 鄞州区 奉化区 象山县 宁海县 余姚市 慈溪市",
-    "温州市": "鹿城区 龙湾区 瓯海区 洞头区 永嘉县 平阳县 苍南县 文成县 泰顺县 瑞安市 乐清市 龙港市",
-    "湖州市": "吴兴区 南浔区 德清县 长兴县 安吉县",
-    "嘉兴市": "南湖区 秀洲区 嘉善县 海盐县 海宁市 平湖市 桐乡市",
-    "绍兴市": "越城区 柯桥区 上虞区 新昌县 诸暨市 嵊州市",
-    "金华市": "婺城区 金东区 武义县 浦江县 磐安县 兰溪市 义乌市 东阳市 永康市",
-    "衢州市": "柯城区 衢江区 常山县 开化县 龙游县 江山市",
-    "舟山市": "定海区 普陀区 岱山县 嵊泗县",
-    "台州市": "椒江区 黄岩区 路桥区 三门县 天台县 仙居县 温岭市 临海市 玉环市",
-    "丽水市": "莲都区 青田县 缙云县 遂昌县 松阳县 云和县 庆元县 景宁畲族自治县 龙泉市",
-}.items():
-    for _n in _names.split():
-        ZHEJIANG_COUNTIES[_n] = _city
+PROVINCE_ABBR: dict[str, str] = dict(read_pairs("province_abbreviations.txt"))
+# short name -> full name of Zhejiang's cities
+ZHEJIANG_CITIES: dict[str, str] = {d.stem: d.name for d in divisions() if d.level == "city" and d.province == "浙江省"}
+ZHEJIANG_COUNTIES: dict[str, str] = _zhejiang_counties()
 
 _PROVINCE_RE = re.compile(
     "|".join(sorted({*PROVINCES, *PROVINCES.values()}, key=len, reverse=True))

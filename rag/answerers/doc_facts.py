@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from typing import Callable, Sequence
 
 from ingest.structure import official_facts
+from policyqa.text.dates import signed_dates
 from policyqa.text.docnums import YEAR_IN_BRACKETS, doc_numbers
 from policyqa.types import Answer, Chunk, Hit
 from rag.evidence import is_multipart, mandatory_terms, split_sentences
@@ -52,7 +53,6 @@ _ASKS: dict[str, re.Pattern[str]] = {
 }
 # A later date at the end of a document is its signing date (落款), when the text
 # has no 落款 lines the 公文 rules read (flattened web text).
-_SIGNED = re.compile(r"(?:19|20)\d{2}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日")
 # A trailing bracketed qualifier of a title: (2024), （试行）.
 _QUALIFIER = re.compile(r"\s*[（(][^（）()]{1,12}[)）]\s*$")
 # What an article says was issued: 印发《…》, 出台了《…》.
@@ -148,7 +148,7 @@ class DocFacts:
                 return [*found, official["signed_date"]]
             last = chunks[-1]
             # the 版记's `…2020年2月12日印发` dates the printing, not the signing
-            signed = [m for m in _SIGNED.finditer(last.text) if not last.text[m.end() :].lstrip().startswith("印发")]
+            signed = [m for m in signed_dates(last.text) if not last.text[m.end() :].lstrip().startswith("印发")]
             if signed:
                 m = signed[-1]
                 a, b = _line(last.text, m.start(), m.end())

@@ -8,10 +8,11 @@ import re
 from typing import Sequence
 
 from ingest.tables import continues_table, is_separator, is_table_line, row_header
-from policyqa.types import Answer
-from rag.evidence import Scored, asks_date, asks_list, has_date, is_headline, needs_figure, split_sentences
-from rag.prepare import Prepared
+from policyqa.text.dates import has_date
 from policyqa.text.injection import injection_spans
+from policyqa.types import Answer
+from rag.evidence import Scored, asks_date, asks_list, is_headline, needs_figure, split_sentences
+from rag.prepare import Prepared
 from rag.verify import Claim, Verifier
 
 # The best sentence's quote runs on over the sentences after it up to this many

@@ -9,7 +9,7 @@ from dataclasses import replace
 
 from policyqa.types import Answer
 from rag.match import ChunkSource, answer_match, describes_itself
-from rag.normalize import simplified
+from policyqa.text.characters import simplified
 from rag.prepare import Prepared
 
 

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from policyqa.text.docnums import doc_numbers, is_doc_number_line, normalise_doc_number, without_doc_numbers
+from policyqa.text.docnums import (
+    doc_numbers,
+    is_doc_number_line,
+    normalise_doc_number,
+    without_doc_numbers,
+)
 
 
 @pytest.mark.parametrize(
