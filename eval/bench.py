@@ -88,7 +88,7 @@ from ingest.chunker import chunk_document
 from ingest.document import build_document
 from ingest.embeddings import EmbeddingCache, encode, encode_passages
 from ingest.loaders import iter_files, load_file
-from ingest.pipeline import Ingestor
+from ingest.pipeline import STAGES, Ingestor
 from ingest.store import HNSW_EF_SEARCH, build_dense_index, intern_tokens
 from ingest.tokenize import Tokenizer
 from policyqa.app import App
@@ -108,8 +108,6 @@ EF_SEARCH_VARIANTS = (64, 128, 256, 512)
 BM25_K1, BM25_B = 1.5, 0.75  # bm25s defaults, which the store uses
 SAMPLE_SET = PROJECT_ROOT / "eval" / "sets" / "sample.jsonl"
 MB = 1024 * 1024
-# The ingest pipeline's stages, in the order its hook reports them (the table's columns).
-INGEST_STAGES = ("parse", "clean", "chunk", "embed", "tokenize", "index", "records")
 VECTOR_BLOCK = 65536
 
 
@@ -396,7 +394,7 @@ def bench_ingest(name: str, paths: Sequence[Path], settings: Settings, emb: Embe
     """Ingest `paths` with the pipeline itself into index_dir, timed stage by stage
     through its hook. Its embedding cache lives in a fresh folder beside the index, so
     the model really encodes every chunk."""
-    stages = dict.fromkeys(INGEST_STAGES, 0.0)
+    stages = dict.fromkeys(STAGES, 0.0)  # the table's columns, in the pipeline's order
 
     def on_stage(stage: str, seconds: float) -> None:
         stages[stage] = stages.get(stage, 0.0) + seconds

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Callable
 
 import bm25s
 import numpy as np
@@ -13,7 +12,6 @@ import pytest
 
 from eval import bench, embed_bench
 from eval.bench import (
-    INGEST_STAGES,
     Base,
     format_table,
     parse_size,
@@ -28,9 +26,11 @@ from eval.bench import (
 )
 from eval.embed_bench import EmbedReport, EngineResult, Variant
 from ingest.embeddings import HashEmbeddings
-from ingest.pipeline import IngestReport
+from ingest.pipeline import STAGES
+from ingest.store import FaissBm25Store
+from ingest.targets import TARGETS
 from ingest.tokenize import Tokenizer
-from policyqa.settings import Settings
+from policyqa.settings import SAMPLE_CORPUS, Settings
 
 TOKENS = [
     ["高新技术", "企业", "2025", "目标", "企业"],
@@ -99,32 +99,16 @@ def test_small_helpers() -> None:
     assert table.splitlines()[0] == "a     bb" and table.splitlines()[-1].endswith("-")
 
 
-def test_ingest_stages_come_from_the_pipelines_hook(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The bench runs the real Ingestor and sums what its stage hook reports."""
-    seen: dict[str, object] = {}
-
-    class Recording:
-        def __init__(self, settings: Settings, embeddings: object, tokenizer: object = None,
-                     on_stage: Callable[[str, float], None] | None = None) -> None:
-            seen["settings"], self.on_stage = settings, on_stage
-
-        def run(self, paths: list[Path], rebuild: bool = False, progress: bool | None = None) -> IngestReport:
-            seen["rebuild"] = rebuild
-            assert self.on_stage is not None
-            for stage in INGEST_STAGES:
-                self.on_stage(stage, 1.0)
-            self.on_stage("embed", 0.5)  # a second embed pass (rows left by an earlier ingest)
-            return IngestReport(added=("a.txt", "b.txt"), chunks_added=7, bytes_read=2 * 1024 * 1024)
-
-    monkeypatch.setattr(bench, "Ingestor", Recording)
+def test_ingest_runs_the_pipeline_and_times_its_stages_through_the_hook(tmp_path: Path) -> None:
     index = tmp_path / "index-sample"
-    result = bench.bench_ingest("sample", [tmp_path], Settings(), HashEmbeddings(), 2.0, Tokenizer(), index)
-    assert list(result.stages) == list(INGEST_STAGES)
-    assert result.stages["embed"] == 1.5 and result.seconds == len(INGEST_STAGES) + 0.5
-    assert (result.documents, result.chunks, result.megabytes, result.model_load_s) == (2, 7, 2.0, 2.0)
-    scratch = seen["settings"]
-    assert isinstance(scratch, Settings) and scratch.index_dir == index and seen["rebuild"]
-    assert scratch.data_dir != Settings().data_dir  # an empty embedding cache: the model really runs
+    result = bench.bench_ingest("sample", [SAMPLE_CORPUS], Settings(), HashEmbeddings(), 2.0, Tokenizer(), index)
+    assert list(result.stages) == list(STAGES) and result.seconds == pytest.approx(sum(result.stages.values()))
+    assert (result.corpus, result.embedding, result.documents, result.model_load_s) == ("sample", "hash", 5, 2.0)
+    assert result.chunks > 0 and result.megabytes > 0
+    store = FaissBm25Store.load(index)  # the pipeline's own index, target records included
+    assert len(store) == result.chunks and store.records(TARGETS)
+    # A fresh embedding cache beside the index: the model encoded every chunk.
+    assert (tmp_path / "index-sample-data" / "cache" / "embeddings").is_dir()
 
 
 def test_quick_run_with_the_hash_embedding(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
