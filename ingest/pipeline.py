@@ -28,11 +28,11 @@ from ingest.embeddings import EmbeddingCache, cached_passages, encode_passages
 from ingest.loaders import iter_files, load_file
 from ingest.pdf_worker import PdfLimits, unread_warning
 from ingest.store import FaissBm25Store, FileRecord, IndexLock, current_generation
-from ingest.tokenize import TOKENIZER_VERSION, Tokenizer
-from policyqa.text.injection import injection_spans
 from ingest.targets import TARGETS, TargetRecord, current_targets, decode_targets, document_targets, encode_targets
+from ingest.tokenize import TOKENIZER_VERSION, Tokenizer
 from policyqa.errors import IngestError, PolicyQAError
 from policyqa.settings import Settings
+from policyqa.text.injection import injection_spans
 from policyqa.types import Chunk, Document
 
 # Bump when reading a file gives different text, metadata or chunks (a loader, the
@@ -213,8 +213,7 @@ class Ingestor:
                 encoded = len(cache) - before
                 timings["embed"] += time.perf_counter() - t0
             t0 = time.perf_counter()
-            records_changed = _attach_targets(store, fresh)
-            total_targets = sum(len(recs) for _, recs in decode_targets(store.records(TARGETS)).values())
+            records_changed, total_targets = _attach_targets(store, fresh)
             timings["records"] += time.perf_counter() - t0
             t0 = time.perf_counter()
             if (pending or rebuild or store.migrated_from or records_changed
@@ -265,17 +264,19 @@ def save_keeping_records(index_dir: Path, store: FaissBm25Store) -> None:
     store.save(index_dir)
 
 
-def _attach_targets(store: FaissBm25Store, fresh: dict[str, list[TargetRecord]]) -> bool:
+def _attach_targets(store: FaissBm25Store, fresh: dict[str, list[TargetRecord]]) -> tuple[bool, int]:
     """Give the store the target records of every indexed document, to be saved in
     its next generation: those just extracted, those of unchanged documents carried
-    over, and those rebuilt from the chunks of documents indexed without any. True
-    when they differ from what the store already held."""
+    over, and those rebuilt from the chunks of documents indexed without any.
+    Returns whether they differ from what the store already held, and how many
+    records the index holds."""
     previous = decode_targets(store.records(TARGETS))
     kept = current_targets(store.files(), store.chunks, fresh, previous)
+    count = sum(len(recs) for _, recs in kept.values())
     if kept == previous and store.records(TARGETS) is not None:
-        return False
+        return False, count
     store.set_records(TARGETS, encode_targets(kept))
-    return True
+    return True, count
 
 
 def _record(doc: Document, n: int) -> FileRecord:

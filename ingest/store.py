@@ -232,7 +232,10 @@ class FaissBm25Store:
         return self._records.get(kind)
 
     def set_records(self, kind: str, payload: object) -> None:
-        """Records to save with the next generation (the caller owns their format)."""
+        """Records to save with the next generation as <kind>.json (the caller owns
+        their format)."""
+        if not kind.isidentifier():  # it names a file inside the generation
+            raise ValueError(f"record kind {kind!r} must be a plain name such as 'targets'")
         self._records[kind] = payload
         self._derived.clear()
 
@@ -329,6 +332,7 @@ class FaissBm25Store:
             "pending_chunks": int((~self._embedded).sum()),
             "dense_index": "hnsw" if self.approximate() else "flat",
             "files": {s: dataclasses.asdict(r) for s, r in sorted(self._files.items())},
+            "records": sorted(self._records),  # <kind>.json files of derived records
         }
 
     def save(self, index_dir: Path) -> None:
@@ -356,7 +360,6 @@ class FaissBm25Store:
                 (tmp / f"{kind}.json").write_text(json.dumps(payload, ensure_ascii=False), encoding="utf-8")
                 checked.append(f"{kind}.json")
             manifest = self.manifest()
-            manifest["records"] = sorted(self._records)
             manifest["checksums"] = {n: _sha256_file(tmp / n) for n in checked}
             (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
             _fsync_tree(tmp)

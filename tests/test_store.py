@@ -127,3 +127,23 @@ def test_index_files_hold_no_pickle(tmp_path: Path) -> None:
     _store().save(tmp_path / "idx")
     for p in (tmp_path / "idx").rglob("*.npy"):
         np.load(p, allow_pickle=False)  # raises if any array needed pickle
+
+
+@pytest.mark.parametrize("kind", ["../escape", "a/b", "", "x.json"])
+def test_a_record_kind_must_be_a_plain_name(kind: str) -> None:
+    store = FaissBm25Store("m", 4)
+    with pytest.raises(ValueError, match="plain name"):
+        store.set_records(kind, {})
+
+
+def test_records_round_trip_and_derived_values_follow_the_contents(tmp_path: Path) -> None:
+    store = FaissBm25Store("m", 4)
+    store.set_records("targets", {"version": 1, "sources": {}})
+    calls: list[int] = []
+    assert store.derived("n", lambda s: calls.append(1) or len(calls)) == 1
+    assert store.derived("n", lambda s: calls.append(1) or len(calls)) == 1  # kept
+    store.set_records("targets", {"version": 1, "sources": {"a": {}}})
+    assert store.derived("n", lambda s: calls.append(1) or len(calls)) == 2  # dropped with the change
+    store.save(tmp_path / "index")
+    loaded = FaissBm25Store.load(tmp_path / "index")
+    assert loaded.records("targets") == {"version": 1, "sources": {"a": {}}} and loaded.records("measures") is None
