@@ -28,7 +28,9 @@ from ingest.embeddings import EmbeddingCache, cached_passages, encode_passages
 from ingest.loaders import iter_files, load_file
 from ingest.pdf_worker import PdfLimits, unread_warning
 from ingest.store import FaissBm25Store, FileRecord, IndexLock, current_generation
-from ingest.targets import TARGETS, TargetRecord, current_targets, decode_targets, document_targets, encode_targets
+from ingest.measures import MEASURES
+from ingest.records import RecordKind, attach
+from ingest.targets import TARGETS
 from ingest.tokenize import TOKENIZER_VERSION, Tokenizer
 from policyqa.errors import IngestError, PolicyQAError
 from policyqa.settings import Settings
@@ -55,6 +57,7 @@ class IngestReport:
     total_documents: int = 0
     total_chunks: int = 0
     total_targets: int = 0  # target and reported-figure records (policyqa targets)
+    total_measures: int = 0  # support measures (policyqa match)
     bytes_read: int = 0
     seconds: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)
@@ -65,7 +68,7 @@ class IngestReport:
             f"{len(self.unchanged)} unchanged, {len(self.skipped)} skipped",
             f"chunks: {self.chunks_added} added ({self.chunks_encoded} encoded); "
             f"index now holds {self.total_documents} documents, {self.total_chunks} chunks, "
-            f"{self.total_targets} target/figure records",
+            f"{self.total_targets} target/figure records, {self.total_measures} support measures",
             *([f"embedding: {self.chunks_pending} chunks searchable by keyword now, their vectors come "
                "in the background (`policyqa docs` shows progress)"] if self.chunks_pending else []),
             f"time: {self.seconds:.1f}s ("
@@ -100,6 +103,8 @@ def open_store(settings: Settings, emb: Embeddings, rebuild: bool = False, migra
 # Told each stage's seconds once per run (bench times the real pipeline through it).
 StageHook = Callable[[str, float], None]
 STAGES = ("parse", "clean", "chunk", "embed", "tokenize", "index", "records")
+# What is derived from each document at ingest and saved with the index.
+RECORD_KINDS: tuple[RecordKind, ...] = (TARGETS, MEASURES)
 
 
 class Ingestor:
@@ -130,7 +135,7 @@ class Ingestor:
                     f"the index's vectors were made by embedding model {store.migrated_from!r}; they are computed "
                     f"again with {store.model!r} (keyword search works meanwhile)")))
             pending: list[tuple[Document, list[Chunk]]] = []
-            fresh: dict[str, list[TargetRecord]] = {}  # target records of the documents read now
+            fresh: dict[str, dict[str, list]] = {k.name: {} for k in RECORD_KINDS}  # records of the documents read now
             seen: dict[str, str] = {}
             bytes_read = 0
             max_bytes = int(self.settings.max_file_mb * 1024 * 1024)
@@ -177,7 +182,8 @@ class Ingestor:
                             f"{len(suspicious)} instruction-like passage(s), e.g. {doc.text[a:b][:40]!r} "
                             "(possible prompt injection); indexed as content, never followed as instructions")))
                     t0 = time.perf_counter()
-                    fresh[raw.source] = document_targets(doc, chunks)
+                    for kind in RECORD_KINDS:
+                        fresh[kind.name][raw.source] = kind.extract(doc.text, chunks)
                     timings["records"] += time.perf_counter() - t0
                     pending.append((doc, chunks))
                     (replaced if old is not None else added).append(raw.source)
@@ -213,7 +219,7 @@ class Ingestor:
                 encoded = len(cache) - before
                 timings["embed"] += time.perf_counter() - t0
             t0 = time.perf_counter()
-            records_changed, total_targets = _attach_targets(store, fresh)
+            records_changed, counts = _attach_records(store, fresh)
             timings["records"] += time.perf_counter() - t0
             t0 = time.perf_counter()
             if (pending or rebuild or store.migrated_from or records_changed
@@ -236,7 +242,8 @@ class Ingestor:
             chunks_pending=len(store.pending()),
             total_documents=len(store.files()),
             total_chunks=len(store),
-            total_targets=total_targets,
+            total_targets=counts[TARGETS.name],
+            total_measures=counts[MEASURES.name],
             bytes_read=bytes_read,
             seconds=time.perf_counter() - started,
             timings=dict(timings),
@@ -259,24 +266,21 @@ def remove_sources(settings: Settings, emb: Embeddings, sources: Iterable[str]) 
 
 def save_keeping_records(index_dir: Path, store: FaissBm25Store) -> None:
     """Save a new generation of a store whose documents were not read again, with the
-    target records of the current generation carried over. The caller holds the lock."""
-    _attach_targets(store, {})
+    derived records of the current generation carried over. The caller holds the lock."""
+    _attach_records(store, {})
     store.save(index_dir)
 
 
-def _attach_targets(store: FaissBm25Store, fresh: dict[str, list[TargetRecord]]) -> tuple[bool, int]:
-    """Give the store the target records of every indexed document, to be saved in
-    its next generation: those just extracted, those of unchanged documents carried
-    over, and those rebuilt from the chunks of documents indexed without any.
-    Returns whether they differ from what the store already held, and how many
-    records the index holds."""
-    previous = decode_targets(store.records(TARGETS))
-    kept = current_targets(store.files(), store.chunks, fresh, previous)
-    count = sum(len(recs) for _, recs in kept.values())
-    if kept == previous and store.records(TARGETS) is not None:
-        return False, count
-    store.set_records(TARGETS, encode_targets(kept))
-    return True, count
+def _attach_records(store: FaissBm25Store, fresh: dict[str, dict[str, list]]) -> tuple[bool, dict[str, int]]:
+    """Give the store every kind of derived record of every indexed document, to be
+    saved in its next generation. Returns whether any differ from what the store
+    already held, and how many records of each kind the index holds."""
+    changed = False
+    counts: dict[str, int] = {}
+    for kind in RECORD_KINDS:
+        differs, counts[kind.name] = attach(kind, store, fresh.get(kind.name, {}))
+        changed |= differs
+    return changed, counts
 
 
 def _record(doc: Document, n: int) -> FileRecord:

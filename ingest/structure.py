@@ -24,6 +24,7 @@ from policyqa.text.lexicon import read_lines
 from policyqa.text.numerals import small_number
 from policyqa.text.places import PROVINCE_ABBR, PROVINCES, ZHEJIANG_CITIES, ZHEJIANG_COUNTIES, Place, find_places
 from policyqa.types import Article, DocMeta
+from policyqa.text.numerals import ONE_TO_TEN
 
 __all__ = [
     "extract_meta",
@@ -354,7 +355,7 @@ _CC = re.compile(rf"{_GLUED}抄送\s*[:：]\s*(?P<cc>.+)$")
 _PRINTED = re.compile(rf"{_GLUED}(?P<org>[\u4e00-\u9fff（）()、]{{1,40}}?{_ORG_SUFFIX})\s*(?P<date>{WRITTEN_DATE})\s*印发$")
 # 附件说明 `附件：1. …` and the attachment pages that follow the 落款 (`附件1`)
 _ATTACHMENT_NOTE = re.compile(r"^附件\s*[:：]\s*(?P<rest>.*)$")
-_ATTACHMENT_ITEM = re.compile(r"^(?:\d{1,2}|[一二三四五六七八九十]{1,2})\s*[.．、]\s*(?P<name>.+)$")
+_ATTACHMENT_ITEM = re.compile(rf"^(?:\d{{1,2}}|[{ONE_TO_TEN}]{{1,2}})\s*[.．、]\s*(?P<name>.+)$")
 _ATTACHMENT_PAGE = re.compile(r"^附件\s*\d{0,2}\s*[:：]?$")
 _HAS_DATE = re.compile(WRITTEN_DATE)
 # what the document says of itself: 本办法, 以上措施, 上述政策; at the start of a
@@ -365,7 +366,7 @@ _IN_FORCE = re.compile(
 )
 _TERM = re.compile(
     r"(?:有效期|施行期|执行期|实施期)限?\s*(?:为|暂定为?|是)?\s*(?:"
-    r"(?P<n>\d{1,2}|[一二三四五六七八九十两]{1,2})\s*(?P<unit>年|个月)"
+    rf"(?P<n>\d{{1,2}}|[{ONE_TO_TEN}两]{{1,2}})\s*(?P<unit>年|个月)"
     r"|(?:至|到|截至|截止到?)\s*(?P<until>[^，。；（(,]{2,40})"
     r"|(?<=[为定是])\s*(?P<period>[^，。；（(,]{2,40}))"
 )

@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass
 from typing import Sequence
 
+from policyqa.text.sentences import sentence_spans
+
 _SPACES = re.compile(r"\s+")
 # A line of a Markdown table (also found line by line in a whole text, whose lines
 # carry no surrounding spaces once cleaned), and its header separator (| --- |).
@@ -126,6 +128,18 @@ def table_blocks(text: str) -> list[TableBlock]:
         run.append((m.start(), m.end()))
     close()
     return blocks
+
+
+def split_sentences(text: str) -> list[tuple[int, int]]:
+    """(start, end) spans of non-blank sentences, trailing punctuation included; a
+    table row (`ingest.tables`) is one sentence, whatever stops its cells hold."""
+    spans: list[tuple[int, int]] = []
+    pos = 0
+    for block in table_blocks(text):
+        spans += sentence_spans(text, pos, block.start)
+        spans += block.lines
+        pos = block.end
+    return spans + sentence_spans(text, pos, len(text))
 
 
 def block_at(blocks: Sequence[TableBlock], pos: int) -> TableBlock | None:

@@ -37,35 +37,30 @@ from __future__ import annotations
 import bisect
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-from ingest.document import text_from_chunks
-from ingest.store import FileRecord
+from ingest.records import RecordKind
 from policyqa.text.figures import Figure, extract_figures, normalise
 from policyqa.text.lexicon import read_pairs
+from policyqa.text.places import frame_words
 from policyqa.text.sentences import CLAUSE_BREAKS, SENTENCE_BREAKS
 from policyqa.types import Chunk, Document
+from policyqa.text.numerals import ONE_TO_TEN
 
 __all__ = [
     "EXTRACTOR_VERSION",
     "TARGETS",
-    "BySource",
     "TargetRecord",
     "extract_targets",
     "document_targets",
-    "targets_from_chunks",
     "indicator_key",
     "normalise_terms",
     "same_indicator",
-    "encode_targets",
-    "decode_targets",
-    "current_targets",
 ]
 
 EXTRACTOR_VERSION = 1  # bump on any change to what extraction produces
-TARGETS = "targets"  # the kind of derived record the store saves (as targets.json)
 
 
 @dataclass(frozen=True)
@@ -135,8 +130,9 @@ _SKIP_UNITS = frozenset({"岁", "周岁", "章", "周年", "届", "年"})  # 年
 _LEAD = re.compile(
     r"(?P<hedge>力争|争取|确保|努力)"
     r"|(?P<period>累计|每年|年均)"
-    r"|(?:其中|[一二三四五六七八九十]是|同时|并且|并|另外|此外|以及|全年|今年|年内|年底前|当年|全省|全市|全县|全区|本省|本市"
-    r"|较去年|较上年|比上年|今年以来|以来|实现|首批|提出|动态|进一步|持续|加快|大力|积极|扎实|全力|着力|推动|推进|支持|引导|鼓励|要|将|计划|预计"
+    rf"|(?:其中|[{ONE_TO_TEN}]是|同时|并且|并|另外|此外|以及|全年|今年|年内|年底前|当年|"
+    + "|".join(frame_words())
+    + r"|较去年|较上年|比上年|今年以来|以来|实现|首批|提出|动态|进一步|持续|加快|大力|积极|扎实|全力|着力|推动|推进|支持|引导|鼓励|要|将|计划|预计"
     r"|(?:到|至)?(?:19|20)\d{2}年(?:底|末|前)?|[，,、\s])"
 )
 _TAIL = re.compile(
@@ -207,6 +203,7 @@ _SYNONYMS: tuple[tuple[str, str], ...] = (
     ("企业数量", "企业"),
 )
 _RATIO = re.compile(r"(.+?)(?:占|与)[^占]*?(?:的)?(?:比重|比例|之比)$")
+_FRAME = re.compile("^(?:" + "|".join(frame_words()) + ")")
 _PAREN = re.compile(r"[（(][^（）()]{0,12}[）)]")
 
 
@@ -232,7 +229,7 @@ def indicator_key(indicator: str) -> str:
     s = normalise_terms(indicator)
     s = _PAREN.sub("", s)
     s = re.sub(r"[“”\"'‘’「」《》\s、，,]", "", s)
-    s = re.sub(r"^(?:全省|全市|全县|全区|本省|本市)", "", s)
+    s = _FRAME.sub("", s)
     s = re.sub(r"(?:数量|数)$", "", s)
     s = re.sub(r"(?<=..)企$", "企业", s)  # a clipped 企业 (新增高新技术企220)
     m = _RATIO.match(s)
@@ -559,7 +556,7 @@ def _split_subject(ind: str) -> str:
     return subject + parts[-1] if len(subject) >= 2 else ind
 
 
-_HEADING_NO = re.compile(r"^(?:\d{1,2}[.、．]|[（(][一二三四五六七八九十\d]{1,3}[）)]|[一二三四五六七八九十]{1,3}、)")
+_HEADING_NO = re.compile(rf"^(?:\d{{1,2}}[.、．]|[（(][{ONE_TO_TEN}\d]{{1,3}}[）)]|[{ONE_TO_TEN}]{{1,3}}、)")
 
 
 def _resolve(text: str, items: list[_Item]) -> list[_Item]:
@@ -764,55 +761,7 @@ def document_targets(doc: Document, chunks: Sequence[Chunk]) -> list[TargetRecor
     return extract_targets(doc.text, [c for c in chunks if c.source == doc.source])
 
 
-
-def targets_from_chunks(chunks: Iterable[Chunk]) -> dict[str, list[TargetRecord]]:
-    """Records per source, extracted from indexed chunks alone."""
-    by_source: dict[str, list[Chunk]] = {}
-    for c in chunks:
-        by_source.setdefault(c.source, []).append(c)
-    return {s: extract_targets(text_from_chunks(cs), cs) for s, cs in by_source.items()}
-
-
-# --------------------------------------------------------------------------- persistence
-
-BySource = dict[str, tuple[str, list[TargetRecord]]]  # source -> (its sha256, its records)
-
-
-def encode_targets(by_source: BySource) -> dict:
-    """The JSON payload the store saves as `targets.json`."""
-    return {
-        "version": EXTRACTOR_VERSION,
-        "sources": {s: {"sha256": sha, "records": [r.to_json() for r in recs]} for s, (sha, recs) in sorted(by_source.items())},
-    }
-
-
-def decode_targets(payload: object) -> BySource:
-    """`{source: (sha256, records)}` from a saved payload; empty when there is none or
-    it comes from another extractor version or does not parse."""
-    if not isinstance(payload, dict) or payload.get("version") != EXTRACTOR_VERSION:
-        return {}
-    try:
-        return {
-            s: (str(v.get("sha256", "")), [TargetRecord.from_json(r) for r in v.get("records", [])])
-            for s, v in payload.get("sources", {}).items()
-        }
-    except (ValueError, TypeError, AttributeError):
-        return {}
-
-
-def current_targets(files: dict[str, FileRecord], chunks: Callable[[], Iterable[Chunk]],
-                    fresh: dict[str, list[TargetRecord]], previous: BySource) -> BySource:
-    """The records of every indexed document: those just extracted, those of unchanged
-    documents carried over from the previous generation, and, for documents without
-    any (an index made before records were kept), those rebuilt from the chunks."""
-    kept: BySource = {}
-    for source, record in files.items():
-        if source in fresh:
-            kept[source] = (record.sha256, fresh[source])
-        elif source in previous and previous[source][0] == record.sha256:
-            kept[source] = previous[source]
-    missing = set(files) - set(kept)
-    if missing:
-        rebuilt = targets_from_chunks(c for c in chunks() if c.source in missing)
-        kept.update({s: (files[s].sha256, rebuilt.get(s, [])) for s in missing})
-    return kept
+# The kind of derived record the store saves as targets.json.
+TARGETS: RecordKind[TargetRecord] = RecordKind(
+    "targets", EXTRACTOR_VERSION, extract_targets, TargetRecord.to_json, TargetRecord.from_json
+)

@@ -22,7 +22,7 @@ from policyqa.errors import PolicyQAError
 from policyqa.output import answer_json
 from policyqa.settings import Settings
 from rag.match import Matcher, MatchResult, Profile, answer_match
-from rag.measures import ACTIVITIES, CATEGORIES, ENTERPRISE_TYPES
+from ingest.measures import ACTIVITIES, CATEGORIES, ENTERPRISE_TYPES
 
 
 def load_matcher(index: Path | None = None) -> Matcher:

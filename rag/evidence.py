@@ -13,14 +13,13 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from ingest.clean import HEADING_RE
-from ingest.tables import is_separator, is_table_line, table_blocks
+from ingest.tables import is_separator, is_table_line, split_sentences
 from ingest.tokenize import Tokenizer
 from policyqa.text.docnums import without_doc_numbers
 from policyqa.text.figures import extract_figures, unit_at
 from policyqa.text.lexicon import read_words
 from policyqa.text.places import (ambiguous_stems, divisions, find_places, place_stem, province_of,
                                   question_scope_words, whole_area, wider_words)
-from policyqa.text.sentences import sentence_spans
 from policyqa.types import Chunk, Hit
 
 _YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})\s*年")
@@ -106,18 +105,6 @@ def _nearness(text: str, terms: dict[str, float], figures: Sequence) -> float:  
                 gap = f.start - m.end() if f.start >= m.end() else 3 * (m.start() - f.end)
                 best = max(best, 1.0 - min(max(gap, 0), 40) / 40)
     return best
-
-
-def split_sentences(text: str) -> list[tuple[int, int]]:
-    """(start, end) spans of non-blank sentences, trailing punctuation included; a
-    table row (`ingest.tables`) is one sentence, whatever stops its cells hold."""
-    spans: list[tuple[int, int]] = []
-    pos = 0
-    for block in table_blocks(text):
-        spans += sentence_spans(text, pos, block.start)
-        spans += block.lines
-        pos = block.end
-    return spans + sentence_spans(text, pos, len(text))
 
 
 def asks_for_quantity(question: str) -> bool:

@@ -26,18 +26,18 @@ from typing import Any, Collection, Sequence
 from policyqa.text.places import PROVINCES, ZHEJIANG_COUNTIES, find_places, province_of
 from policyqa.types import Answer, Citation
 from rag.evidence import question_places
-from rag.measures import (
+from ingest.measures import (
     ACTIVITIES,
     ENTERPRISE_TYPES,
+    MEASURES,
     PRECURSORS,
     TYPE_IMPLIES,
-    ChunkSource,
     Criterion,
     Measure,
     find_activities,
     find_types,
-    measures_for,
 )
+from ingest.records import RecordSource, read_all
 
 __all__ = [
     "MET",
@@ -65,7 +65,7 @@ _SMALL = {"中型", "小型", "微型"}
 class Profile:
     """An enterprise, as a form or a JSON file describes it.
 
-    `types` and `activities` use the names in rag.measures.ENTERPRISE_TYPES and
+    `types` and `activities` use the names in ingest.measures.ENTERPRISE_TYPES and
     ACTIVITIES. With `closed` (a form: what is not ticked is not so) a type or
     activity that is not listed counts as not held; without it (a chat, where people
     mention only some facts) it is unknown. `not_types` are explicitly not held
@@ -302,14 +302,14 @@ def _similar(x: set[str], y: set[str]) -> bool:
 
 
 class Matcher:
-    """Matches profiles against the measures of an index (extracted once per index
-    content and cached) or against a given list of measures."""
+    """Matches profiles against the measures of an index (extracted at ingest and
+    kept by the store) or against a given list of measures."""
 
-    def __init__(self, store: ChunkSource | None = None, measures: Sequence[Measure] | None = None) -> None:
+    def __init__(self, store: RecordSource | None = None, measures: Sequence[Measure] | None = None) -> None:
         if measures is None:
             if store is None:
                 raise ValueError("Matcher needs a store or a list of measures")
-            measures = measures_for(store)
+            measures = read_all(MEASURES, store)
         self.measures: tuple[Measure, ...] = tuple(measures)
 
     def match(self, profile: Profile, categories: Collection[str] = ()) -> list[MatchResult]:
@@ -432,7 +432,7 @@ def _most_specific(places: list[str]) -> str:
 
 
 def answer_match(
-    question: str, matcher: Matcher | ChunkSource, limit: int = 8, profile: Profile | None = None
+    question: str, matcher: Matcher | RecordSource, limit: int = 8, profile: Profile | None = None
 ) -> Answer | None:
     """A cited Chinese answer listing the measures that apply to the enterprise the
     question describes; None when the question is not an eligibility question.

@@ -17,7 +17,7 @@ from typing import Sequence
 from langchain_core.prompts import ChatPromptTemplate
 
 from policyqa.types import Hit
-from rag.evidence import split_sentences
+from ingest.tables import split_sentences
 from policyqa.text.injection import redact_instructions
 
 REFUSAL_PREFIX = "文件中未找到"

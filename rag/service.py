@@ -29,7 +29,7 @@ from policyqa.types import Answer, Chunk, Citation, Delta, Filters, Hit
 from rag.chain import AnswerChain
 from rag.llm import Backend
 from rag.match import SIZES, Matcher, MatchResult, Profile
-from rag.measures import ACTIVITIES, CATEGORIES, ENTERPRISE_TYPES
+from ingest.measures import ACTIVITIES, CATEGORIES, ENTERPRISE_TYPES
 from rag.targets import TargetRecord, filter_targets, load_targets
 
 # Everything the page (ui/) uses from the layers below: it imports nothing else.

@@ -6,26 +6,16 @@ and year."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Protocol, TypeVar
 
-from ingest.targets import (
-    TARGETS,
-    TargetRecord,
-    current_targets,
-    decode_targets,
-    indicator_key,
-    normalise_terms,
-    same_indicator,
-)
-from policyqa.text.places import place_stem
-from policyqa.types import Chunk
+from ingest.records import RecordSource, read_all
+from ingest.targets import TARGETS, TargetRecord, indicator_key, normalise_terms, same_indicator
+from policyqa.text.places import place_stem, question_scope_words
 
 __all__ = [
     "TargetRecord",
-    "RecordStore",
-    "load_targets",
+        "load_targets",
     "filter_targets",
     "list_targets",
     "question_key",
@@ -35,31 +25,9 @@ __all__ = [
     "asks_achievement",
 ]
 
-T = TypeVar("T")
-
-
-class RecordStore(Protocol):
-    """What reading the records needs from an index store (ingest/store.py's)."""
-
-    def files(self) -> dict: ...
-
-    def chunks(self) -> Iterable[Chunk]: ...
-
-    def records(self, kind: str) -> object | None: ...
-
-    def derived(self, key: str, build: Callable[["RecordStore"], T]) -> T: ...
-
-
-def load_targets(store: RecordStore) -> list[TargetRecord]:
-    """Every record of an index, in document order: those the store saved when they
-    match the indexed files, the rest rebuilt from its chunks. Kept by the store until
-    its contents change."""
-    return store.derived(TARGETS, _all_records)
-
-
-def _all_records(store: RecordStore) -> list[TargetRecord]:
-    kept = current_targets(store.files(), store.chunks, {}, decode_targets(store.records(TARGETS)))
-    return [r for s in sorted(kept) for r in kept[s][1]]
+def load_targets(store: RecordSource) -> list[TargetRecord]:
+    """Every record of an index, in document order (see ingest/records.py)."""
+    return read_all(TARGETS, store)
 
 
 def filter_targets(records: Iterable[TargetRecord], region: str = "", indicator: str = "", kind: str = "",
@@ -84,7 +52,7 @@ def filter_targets(records: Iterable[TargetRecord], region: str = "", indicator:
     return out
 
 
-def list_targets(store: RecordStore, region: str = "", indicator: str = "", kind: str = "", level: str = "",
+def list_targets(store: RecordSource, region: str = "", indicator: str = "", kind: str = "", level: str = "",
                  source: str = "", year: str = "") -> list[TargetRecord]:
     """The records of an index, filtered; in document order."""
     return filter_targets(load_targets(store), region, indicator, kind, level, source, year)
@@ -97,7 +65,7 @@ def _question_noise() -> re.Pattern[str]:
     return re.compile(
         r"多少[家个项人次万亿元名所条座台套]*|几[家个项人次名]?|什么|哪些|分别|各自|各是|各提出|是(?=多少)|目标值?|指标|要求"
         r"|提出了?|提了?|计划|今年|明年|全年|量化|方面|以及|、|？|\?|，|,|。|呢|吗|达到|多高|多大|水平|怎样|如何"
-        r"|方案|工作要点|要点|行动方案|文件|规定|省里|全省|本省|省级|全市|本市|市里|(?:19|20)\d{2}年?|按照?|根据|年度"
+        r"|方案|工作要点|要点|行动方案|文件|规定|" + "|".join(question_scope_words()) + r"|(?:19|20)\d{2}年?|按照?|根据|年度"
         r"|的|和|与|及|对|各|了|(?:^|(?<=\|))在|[上中](?=[|，,？?。]|$)"
     )
 

@@ -10,9 +10,9 @@ from typing import Sequence
 
 from ingest.clean import HEADING_RE
 from policyqa.text.places import place_stem
-from ingest.tables import is_table_line
+from ingest.tables import is_table_line, split_sentences
 from policyqa.types import Chunk, Citation, Hit
-from rag.evidence import question_places, split_sentences
+from rag.evidence import question_places
 from policyqa.text.figures import extract_figures, supported
 from policyqa.text.injection import injection_spans, redact_instructions
 from policyqa.text.sentences import ANSWER_SENTENCE

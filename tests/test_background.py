@@ -88,7 +88,7 @@ def test_embedder_fills_every_row_with_the_vectors_an_immediate_ingest_would_giv
     later, now = _settings(tmp_path / "a"), _settings(tmp_path / "b")
     corpus = _corpus(tmp_path)
     Ingestor(later, CountingEmbeddings(), tokenizer).run([corpus], progress=False, embed="later")
-    targets_before = FaissBm25Store.load(later.index_dir).records(TARGETS)
+    targets_before = FaissBm25Store.load(later.index_dir).records(TARGETS.name)
     emb = CountingEmbeddings()
     seen: list[tuple[int, int]] = []
     report = BackgroundEmbedder(later, emb).run(progress=lambda d, t: seen.append((d, t)))
@@ -100,7 +100,7 @@ def test_embedder_fills_every_row_with_the_vectors_an_immediate_ingest_would_giv
     assert np.allclose(np.vstack([a.vector(i) for i in range(len(a))]), np.vstack([b.vector(i) for i in range(len(b))]))
     assert all(embedding_label(*s) == "ready" for s in a.embedding_state().values())
     # the target records of the documents survive the embedder's saves
-    assert FaissBm25Store.load(later.index_dir).records(TARGETS) == targets_before is not None
+    assert FaissBm25Store.load(later.index_dir).records(TARGETS.name) == targets_before is not None
     assert "embedded.npy" not in {p.name for p in current_generation(later.index_dir).iterdir()}
 
 

@@ -106,7 +106,7 @@ def test_ingest_runs_the_pipeline_and_times_its_stages_through_the_hook(tmp_path
     assert (result.corpus, result.embedding, result.documents, result.model_load_s) == ("sample", "hash", 5, 2.0)
     assert result.chunks > 0 and result.megabytes > 0
     store = FaissBm25Store.load(index)  # the pipeline's own index, target records included
-    assert len(store) == result.chunks and store.records(TARGETS)
+    assert len(store) == result.chunks and store.records(TARGETS.name)
     # A fresh embedding cache beside the index: the model encoded every chunk.
     assert (tmp_path / "index-sample-data" / "cache" / "embeddings").is_dir()
 

@@ -333,13 +333,13 @@ def test_control_characters_without_nul(tmp_path: Path) -> None:
 
 def test_undecodable_text(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # Pretend charset-normalizer finds nothing, as it does for some odd bytes.
-    import ingest.loaders as loaders
+    import ingest.loaders.decoding as decoding
 
     class NoMatch:
         def best(self):
             return None
 
-    monkeypatch.setattr(loaders, "from_bytes", lambda data: NoMatch())
+    monkeypatch.setattr(decoding, "from_bytes", lambda data: NoMatch())
     path = write(tmp_path, "odd.txt", b"\x80\xff abc \xff\xfe\x80")
     assert "cannot decode" in only_error(load_file(path, CAP), "odd.txt").reason
 

@@ -1,4 +1,4 @@
-"""Support measures (rag.measures) and matching them to enterprise profiles (rag.match):
+"""Support measures (ingest.measures) and matching them to enterprise profiles (rag.match):
 extraction on each sample document, region scoping, type and activity criteria,
 unknowns, the chat entry point, the evaluation set and the `policyqa match` command."""
 
@@ -21,7 +21,7 @@ from policyqa.settings import SAMPLE_CORPUS
 from policyqa.types import Chunk, DocMeta, Document, Article
 from policyqa.text.figures import unsupported_figures
 from rag.match import MET, UNKNOWN, UNMET, Matcher, Profile, answer_match, check, parse_profile
-from rag.measures import Criterion, Measure, extract_measures
+from ingest.measures import Criterion, Measure, extract_measures
 from tests.support.corpus import ALL, BRIEF, LISHUI, NEWSPAPER, REPLY, SHAOXING
 
 

@@ -15,6 +15,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 import ingest.loaders as loaders
+import ingest.loaders.pdf as pdf_loader
 from ingest.ocr import join_wrapped, pair_quotes, read_image
 from ingest.pdf_layout import Box, reading_order
 from ingest.pdf_worker import OcrLimits, PdfLimits, extract_pages, pages_or_problem, unread_warning
@@ -78,7 +79,7 @@ def char_accuracy(expected: str, got: str) -> float:
 
 
 def in_process(ocr: OcrLimits | None):  # type: ignore[no-untyped-def]
-    """loaders.extract_pdf_pages run in this process (as the fuzz harness does)."""
+    """ingest.loaders.pdf.extract_pdf_pages run in this process (as the fuzz harness does)."""
     return lambda data, limits: pages_or_problem(extract_pages(data, limits.max_pages, ocr))
 
 
@@ -185,7 +186,7 @@ def test_a_signature_page_with_a_seal_image_keeps_its_text(monkeypatch: pytest.M
 @needs_font
 def test_scanned_pdf_without_rapidocr_says_why(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "rapidocr_onnxruntime", None)  # import fails
-    monkeypatch.setattr(loaders, "extract_pdf_pages", in_process(OcrLimits(50, 600, 60)))
+    monkeypatch.setattr(pdf_loader, "extract_pdf_pages", in_process(OcrLimits(50, 600, 60)))
     result = loaders.load_bytes("scan.pdf", scan_pdf(LINES))
     reason = result.errors[0].reason
     assert reason.startswith("no text layer (scanned or image-only PDF); the PDF needs OCR; OCR is not available (")
@@ -194,7 +195,7 @@ def test_scanned_pdf_without_rapidocr_says_why(monkeypatch: pytest.MonkeyPatch) 
 
 @needs_font
 def test_ocr_turned_off_is_named_and_a_blank_page_needs_no_ocr(make_pdf, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(loaders, "extract_pdf_pages", in_process(None))
+    monkeypatch.setattr(pdf_loader, "extract_pdf_pages", in_process(None))
     reason = loaders.load_bytes("scan.pdf", scan_pdf(LINES)).errors[0].reason
     assert reason == ("no text layer (scanned or image-only PDF); the PDF needs OCR; "
                       "OCR is turned off (POLICYQA_OCR_MAX_PAGES=0)")
@@ -212,7 +213,7 @@ def test_mixed_pdf_without_ocr_keeps_text_pages_and_flags_the_scan(make_pdf, mon
         writer.add_page(PdfReader(io.BytesIO(data)).pages[0])
     buf = io.BytesIO()
     writer.write(buf)
-    monkeypatch.setattr(loaders, "extract_pdf_pages", in_process(None))
+    monkeypatch.setattr(pdf_loader, "extract_pdf_pages", in_process(None))
     doc = loaders.load_bytes("mixed.pdf", buf.getvalue()).documents[0]
     assert [(p.number, p.ocr, p.unread) for p in doc.pages] == [
         (1, False, ""), (2, False, "OCR is turned off (POLICYQA_OCR_MAX_PAGES=0)")]

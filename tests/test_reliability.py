@@ -21,6 +21,8 @@ import psutil
 import pytest
 
 import ingest.loaders as loaders
+import ingest.loaders.docx as docx_loader
+import ingest.loaders.pdf as pdf_loader
 import ingest.pdf_worker as pdf_worker
 from ingest.embeddings import HashEmbeddings
 from ingest.garble import garbled_reason
@@ -303,7 +305,7 @@ def test_ingest_passes_the_pdf_settings_to_the_parser(tmp_path: Path, tokenizer,
 
 
 def test_docx_zip_bomb_is_refused_before_unpacking(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(loaders, "_DOCX_MAX_XML", 1024 * 1024)
+    monkeypatch.setattr(docx_loader, "_MAX_XML", 1024 * 1024)
     body = "<w:p><w:r><w:t>全省新认定高新技术企业5000家。</w:t></w:r></w:p>" * 40_000  # about 2.6 MB of XML
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
@@ -416,7 +418,7 @@ def test_pdf_seeds_give_the_same_outcome_in_the_bounded_child(tmp_path: Path) ->
     for seed in sorted((SEEDS / "pdf").iterdir()):
         in_process = targets._in_process_pdf
         with pytest.MonkeyPatch.context() as mp:
-            mp.setattr(loaders, "extract_pdf_pages", in_process)
+            mp.setattr(pdf_loader, "extract_pdf_pages", in_process)
             direct = loaders.load_bytes(seed.name, seed.read_bytes())
         bounded = load_file(seed, CAP, PdfLimits(ocr_max_pages=0))  # the fuzz harness does no OCR
         assert [d.text for d in bounded.documents] == [d.text for d in direct.documents], seed.name

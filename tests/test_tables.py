@@ -5,23 +5,20 @@ long table, and an extractive answer quotes a row under its header."""
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import docx
 import pytest
 
 from ingest.chunker import chunk_document
 from ingest.clean import clean_text
-from ingest.document import build_document
 from ingest.embeddings import HashEmbeddings
 from ingest.loaders import load_bytes
 from ingest.pipeline import Ingestor, open_store
-from ingest.tables import continue_across_pages, continues_table, is_data_table, markdown_table, row_header, table_blocks
+from ingest.tables import continue_across_pages, continues_table, is_data_table, markdown_table, row_header, split_sentences, table_blocks
 from ingest.tokenize import Tokenizer
 from policyqa.settings import Settings
-from policyqa.types import Article, Chunk, DocMeta, Document, Page, RawDocument
+from policyqa.types import Article, Chunk, DocMeta, Document, Page
 from rag.chain import AnswerChain
-from rag.evidence import split_sentences
 from rag.retriever import HybridRetriever, RetrievalConfig
 from rag.verify import figures_supported
 

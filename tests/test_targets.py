@@ -30,16 +30,8 @@ from policyqa.settings import SAMPLE_CORPUS, Settings
 from policyqa.types import Answer, Citation, Filters, RawDocument
 from rag.chain import AnswerChain
 from rag.retriever import HybridRetriever, RetrievalConfig
-from ingest.targets import (
-    TARGETS,
-    BySource,
-    TargetRecord,
-    decode_targets,
-    document_targets,
-    indicator_key,
-    same_indicator,
-    targets_from_chunks,
-)
+from ingest.records import BySource, decode, from_chunks
+from ingest.targets import TARGETS, TargetRecord, document_targets, indicator_key, same_indicator
 from rag.targets import best_match, list_targets, load_targets
 from tests.support.corpus import BRIEF, LISHUI, NEWSPAPER, REPLY, SHAOXING
 
@@ -226,8 +218,8 @@ def settings(tmp_path_factory: pytest.TempPathFactory, tokenizer: Tokenizer) -> 
     return s
 
 
-def _saved(index_dir: Path) -> BySource:
-    return decode_targets(FaissBm25Store.load(index_dir).records(TARGETS))
+def _saved(index_dir: Path) -> BySource[TargetRecord]:
+    return decode(TARGETS, FaissBm25Store.load(index_dir).records(TARGETS.name))
 
 
 def test_records_are_saved_with_the_generation_and_match_the_chunks(settings: Settings) -> None:
@@ -235,11 +227,12 @@ def test_records_are_saved_with_the_generation_and_match_the_chunks(settings: Se
     assert gen is not None
     manifest = json.loads((gen / "manifest.json").read_text(encoding="utf-8"))
     # written inside the generation before its pointer swap, and checked on load like every other file
-    assert manifest["records"] == ["targets"] and "targets.json" in manifest["checksums"]
+    assert manifest["records"] == ["measures", "targets"]
+    assert {"targets.json", "measures.json"} <= set(manifest["checksums"])
     saved = _saved(settings.index_dir)
     store = FaissBm25Store.load(settings.index_dir)
     assert set(saved) == set(store.files())
-    rebuilt = targets_from_chunks(store.chunks())
+    rebuilt = from_chunks(TARGETS, store.chunks())
     for source, (sha, records) in saved.items():
         assert sha == store.files()[source].sha256 and records == rebuilt[source]
     chunks = {c.chunk_id: c for c in store.chunks()}
@@ -272,10 +265,10 @@ def test_removal_keeps_the_other_records_and_a_stale_file_is_rebuilt(tmp_path: P
     assert set(_saved(s.index_dir)) == {SHAOXING}
     # records of another extractor version are not trusted: they come from the chunks
     store = FaissBm25Store.load(s.index_dir)
-    payload = dict(store.records(TARGETS))  # type: ignore[arg-type]
+    payload = dict(store.records(TARGETS.name))  # type: ignore[arg-type]
     payload["version"] = -1
-    store.set_records(TARGETS, payload)
-    assert len(load_targets(store)) == len(targets_from_chunks(store.chunks())[SHAOXING]) > 20
+    store.set_records(TARGETS.name, payload)
+    assert len(load_targets(store)) == len(from_chunks(TARGETS, store.chunks())[SHAOXING]) > 20
 
 
 def test_a_damaged_records_file_fails_the_checksum(tmp_path: Path, tokenizer: Tokenizer) -> None:
@@ -300,7 +293,7 @@ def test_a_generation_from_before_the_manifest_listed_records_keeps_them(tmp_pat
     assert _saved(s.index_dir) == before != {}
     (gen / "targets.json").write_text("not json", encoding="utf-8")  # unchecked then: rebuilt from the chunks
     store = FaissBm25Store.load(s.index_dir)
-    assert store.records(TARGETS) is None and load_targets(store) == before[SHAOXING][1]
+    assert store.records(TARGETS.name) is None and load_targets(store) == before[SHAOXING][1]
 
 
 def test_targets_command_json_and_csv(settings: Settings, capsys: pytest.CaptureFixture[str],

@@ -17,10 +17,11 @@ import re
 from typing import Iterator
 
 from policyqa.text.numerals import small_number
+from policyqa.text.numerals import ONE_TO_TEN
 
 _CN_YEAR = "[〇零一二三四五六七八九○]{4}"  # 二〇二五; typists also write ○
-_MONTH = r"[\d一二三四五六七八九十]{1,2}"
-_DAY = r"[\d一二三四五六七八九十]{1,3}"
+_MONTH = rf"[\d{ONE_TO_TEN}]{{1,2}}"
+_DAY = rf"[\d{ONE_TO_TEN}]{{1,3}}"
 
 WRITTEN_DATE = rf"(?:\d{{4}}|{_CN_YEAR})\s*年\s*{_MONTH}\s*月\s*{_DAY}\s*日"
 _WRITTEN_LINE = re.compile(rf"^(?:\d{{4}}|{_CN_YEAR})\s*年\s*{_MONTH}\s*月(?:\s*{_DAY}\s*日)?$")
@@ -29,8 +30,8 @@ _OPENING = re.compile(r"\d{4}年\d{1,2}月")
 # any date, the year in digits or Chinese numerals (OCR reads 〇 as the letter O too),
 # separated by - / . or 年月日; the day and the month may be missing
 _ANY = re.compile(
-    r"(\d{4}|[〇零一二三四五六七八九○O]{4})\s*[-/.年]\s*(\d{1,2}|[一二三四五六七八九十]{1,2})\s*(?:[-/.月]\s*"
-    r"(\d{1,2}|[一二三四五六七八九十]{1,3})\s*日?|月)?"
+    rf"(\d{{4}}|[〇零一二三四五六七八九○O]{{4}})\s*[-/.年]\s*(\d{{1,2}}|[{ONE_TO_TEN}]{{1,2}})\s*(?:[-/.月]\s*"
+    rf"(\d{{1,2}}|[{ONE_TO_TEN}]{{1,3}})\s*日?|月)?"
 )
 _YEAR_ONLY = re.compile(r"\s*(\d{4})\s*年?\s*")
 # a date in digits within a passage: 2025年3月, 2025-03-01, 3月1日

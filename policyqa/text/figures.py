@@ -44,6 +44,7 @@ from functools import lru_cache
 from typing import Sequence
 
 from policyqa.text.numerals import (
+    ONE_TO_TEN,
     CN_BIG,
     CN_CHARS,
     CN_DEC_DIGITS,
@@ -151,7 +152,7 @@ _RX = re.compile(
 )
 _NUM_AT = re.compile(rf"(?P<dig>{_DIG})|(?P<cn>{_CN})")
 _RANGE_SEP = re.compile(r"[ \t]?(?:-|~|—|–|至|到)[ \t]?")
-_DAY = re.compile(rf"[ \t]?(?P<d>[0-9]{{1,2}}|[一二三四五六七八九十]{{1,3}})[ \t]?[日号]")
+_DAY = re.compile(rf"[ \t]?(?P<d>[0-9]{{1,2}}|[{ONE_TO_TEN}]{{1,3}})[ \t]?[日号]")
 _SKIP_SPANS = re.compile(
     r"[\[［【〔][ \t]*[0-9][0-9,，、 \t\-–]*[\]］】〕]"  # 〔2025〕, [1], [1, 2]
     r"|[(（][ \t]*[0-9]{4}[ \t]*[)）][ \t]*[0-9]+[ \t]*号"  # (2025)12号
@@ -159,7 +160,7 @@ _SKIP_SPANS = re.compile(
 # passages only: join lines broken inside a figure ("203\n0 年", "240小\n时"),
 # but not in front of a heading
 _LINE_JOIN = re.compile(
-    r"[ \t\u3000\xa0]*\n\s*+(?!(?:[0-9]{1,3}|[一二三四五六七八九十]{1,3})[ \t]?[.、．)）]|[(（〔【\[])"
+    rf"[ \t\u3000\xa0]*\n\s*+(?!(?:[0-9]{{1,3}}|[{ONE_TO_TEN}]{{1,3}})[ \t]?[.、．)）]|[(（〔【\[])"
 )
 _FW_THOUSANDS = re.compile(r"(?<=[０-９])，(?=[０-９]{3}(?![０-９]))")
 _CN_WORD_AFTER = ("位一体", "台河")  # 三位一体, 七台河

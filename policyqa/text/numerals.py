@@ -17,7 +17,7 @@ from decimal import Decimal
 
 import cn2an
 
-__all__ = ["CN_CHARS", "CN_DEC_DIGITS", "CN_DIGIT", "CN_START", "HEADING_NUMERALS", "parse_chinese_numeral",
+__all__ = ["CN_CHARS", "CN_DEC_DIGITS", "CN_DIGIT", "CN_START", "HEADING_NUMERALS", "ONE_TO_TEN", "parse_chinese_numeral",
            "parse_cn", "small_number"]
 
 CN_DIGIT = {
@@ -32,6 +32,8 @@ CN_START = set(CN_DIGIT) | {"十", "拾"}
 CN_DEC_DIGITS = "零〇一二三四五六七八九"
 
 HEADING_NUMERALS = "一二三四五六七八九十百零〇"
+# The numerals of ordinals, list markers, months and days (一是, 十、, 十二月).
+ONE_TO_TEN = "一二三四五六七八九十"
 # Zeros of a year written digit by digit: 二O二五, 二○二五.
 _YEAR_ZEROS = str.maketrans("O○", "〇〇")
 

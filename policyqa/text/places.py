@@ -79,8 +79,8 @@ def place_stem(name: str) -> str:
 @dataclass(frozen=True)
 class ScopeWord:
     word: str  # 全省
-    level: str  # country | province | city
-    uses: frozenset[str]  # question | sentence | whole (resources/scope_words.txt)
+    level: str  # country | province | city | county
+    uses: frozenset[str]  # question | sentence | whole | frame (resources/scope_words.txt)
 
 
 _LEVELS = ("country", "province", "city")  # widest first
@@ -98,6 +98,11 @@ def scope_words() -> tuple[ScopeWord, ...]:
 def question_scope_words() -> dict[str, str]:
     """A question's words for the level of the documents it asks about: 全省 -> province."""
     return {w.word: w.level for w in scope_words() if "question" in w.uses}
+
+
+def frame_words() -> tuple[str, ...]:
+    """Words framing a stated figure without being part of what it measures: 全省, 本市."""
+    return tuple(w.word for w in scope_words() if "frame" in w.uses)
 
 
 def whole_area(level: str) -> str:

@@ -22,7 +22,8 @@ from ingest.structure import official_facts
 from policyqa.text.dates import signed_dates
 from policyqa.text.docnums import YEAR_IN_BRACKETS, doc_numbers
 from policyqa.types import Answer, Chunk, Hit
-from rag.evidence import is_multipart, mandatory_terms, split_sentences
+from ingest.tables import split_sentences
+from rag.evidence import is_multipart, mandatory_terms
 from rag.prepare import Prepared
 from ingest.document import text_from_chunks
 from rag.verify import evidence_line

@@ -7,13 +7,14 @@ from __future__ import annotations
 import re
 from typing import Sequence
 
-from ingest.tables import continues_table, is_separator, is_table_line, row_header
+from ingest.tables import continues_table, is_separator, is_table_line, row_header, split_sentences
 from policyqa.text.dates import has_date
 from policyqa.text.injection import injection_spans
 from policyqa.types import Answer
-from rag.evidence import Scored, asks_date, asks_list, is_headline, needs_figure, split_sentences
+from rag.evidence import Scored, asks_date, asks_list, is_headline, needs_figure
 from rag.prepare import Prepared
 from rag.verify import Claim, Verifier
+from policyqa.text.numerals import ONE_TO_TEN
 
 # The best sentence's quote runs on over the sentences after it up to this many
 # characters. On ncp-dev: 0 → .544/.325/145, 100 → .549/.323/147, 150 → .559/.316/153.
@@ -23,7 +24,7 @@ WINDOW = 100
 # 150 → .604/.319/154, 200 → .609/.318/154, 300 → .611/.316/154.
 LEAD_RUN = 200
 # A quote does not run on into the next section (一、, （一）, 第二章).
-_SECTION = re.compile(r"\s*(?:第[一二三四五六七八九十\d]{1,4}[章节部分]|[一二三四五六七八九十]{1,3}、|[（(][一二三四五六七八九十]{1,3}[）)])")
+_SECTION = re.compile(rf"\s*(?:第[{ONE_TO_TEN}\d]{{1,4}}[章节部分]|[{ONE_TO_TEN}]{{1,3}}、|[（(][{ONE_TO_TEN}]{{1,3}}[）)])")
 # A list or how question's quote runs on over the lines that follow its lead, within
 # LIST_QUOTE_CHARS of the lead's start or, for a list question, LIST_RUN of its end
 # (a long lead leaves room for its items). On ncp-dev (span / char F1 / median answer

@@ -8,7 +8,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 from policyqa.types import Answer
-from rag.match import ChunkSource, answer_match, describes_itself
+from ingest.records import RecordSource
+from rag.match import answer_match, describes_itself
 from policyqa.text.characters import simplified
 from rag.prepare import Prepared
 
@@ -16,7 +17,7 @@ from rag.prepare import Prepared
 class PolicyMatch:
     name = "policy_match"
 
-    def __init__(self, store: ChunkSource) -> None:
+    def __init__(self, store: RecordSource) -> None:
         self.store = store
 
     def answer(self, prep: Prepared) -> Answer | None:

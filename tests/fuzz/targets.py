@@ -18,6 +18,7 @@ import json
 from functools import cache
 
 import ingest.loaders as loaders
+import ingest.loaders.pdf as pdf_loader
 from ingest.chunker import chunk_document
 from ingest.document import build_document
 from ingest.pdf_worker import PdfLimits, PdfPages, extract_pages, pages_or_problem
@@ -44,12 +45,12 @@ def _tokenizer() -> Tokenizer:
 def check(kind: str, data: bytes) -> None:
     """Raise if `data` as a `kind` file breaks the ingest path."""
     name = "fuzz" + KINDS[kind]
-    subprocess_parser = loaders.extract_pdf_pages
-    loaders.extract_pdf_pages = _in_process_pdf
+    subprocess_parser = pdf_loader.extract_pdf_pages
+    pdf_loader.extract_pdf_pages = _in_process_pdf
     try:
         result = loaders.load_bytes(name, data, _LIMITS, path=name)
     finally:
-        loaders.extract_pdf_pages = subprocess_parser
+        pdf_loader.extract_pdf_pages = subprocess_parser
     for err in result.errors:
         assert isinstance(err, IngestError) and err.reason, err
         assert err.source == name or err.source.startswith(name + ":"), err.source

@@ -18,7 +18,7 @@ LISTS = [
     ("doc_status.txt", read_lines, None),
     ("addressee_words.txt", read_lines, None),
     ("radicals.txt", read_lines, None),
-    ("scope_words.txt", read_lines, "全省\tprovince\tquestion sentence whole"),
+    ("scope_words.txt", read_lines, "全省\tprovince\tquestion sentence whole frame"),
     ("aliases.txt", read_pairs, ("高企", "高新技术企业")),
     ("province_abbreviations.txt", read_pairs, ("沪", "上海市")),
     ("zhejiang_counties.txt", read_pairs, ("舟山市", "定海区 普陀区 岱山县 嵊泗县")),

@@ -15,6 +15,7 @@ from policyqa.text.places import (
     find_places,
     place_stem,
     province_of,
+    frame_words,
     question_scope_words,
     whole_area,
     wider_words,
@@ -116,10 +117,19 @@ def test_ambiguous_stems(word: str, ambiguous: bool) -> None:
 @pytest.mark.parametrize(
     ("word", "level"),
     [("全省", "province"), ("省里", "province"), ("省级", "province"), ("本省", "province"),
-     ("全市", "city"), ("本市", "city"), ("我省", None), ("全国", None)],
+     ("全市", "city"), ("本市", "city"), ("市里", "city"), ("我省", None), ("全国", None), ("全县", None)],
 )
 def test_question_scope_words(word: str, level: str | None) -> None:
     assert question_scope_words().get(word) == level
+
+
+@pytest.mark.parametrize(
+    ("word", "frames"),
+    [("全省", True), ("本省", True), ("全市", True), ("本市", True), ("全县", True), ("全区", True),
+     ("省里", False), ("我省", False), ("全国", False)],
+)
+def test_frame_words(word: str, frames: bool) -> None:
+    assert (word in frame_words()) is frames
 
 
 @pytest.mark.parametrize(("level", "word"), [("province", "全省"), ("city", "全市")])

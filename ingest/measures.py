@@ -3,14 +3,14 @@ get (tax and fee relief, subsidies, awards, financing, talent, platform and proj
 support, cultivation programmes), who qualifies (region, enterprise type, activity,
 thresholds, stated conditions) and the exact span of the document that says so.
 
-Extraction runs on the store's chunks when a matcher is first built, not at ingest:
-the chunks carry offsets into the cleaned document text, so each document's text is
-rebuilt from them and split into sentences and clauses. A clause that names a
+Extraction is an ingest step (`MEASURES`, kept by the store with each generation,
+see ingest/records.py) that reads one document's chunks: they carry offsets into the
+cleaned document text, so the text is rebuilt from them and split into sentences
+and clauses. A clause that names a
 support instrument (加计扣除, 补助, 贷款, 研发机构, 特派员 …) opens a measure, with
 the 对…的 clause before it and the remarks after it; it is kept when it is an offer
 (a support verb such as 支持/给予/落实, or an instrument that is one by nature such
 as 补助/奖励), is not a report of past work or a target, and is made to enterprises.
-Results are cached per index content (file hashes), so a rebuilt index is re-read.
 
 Everything a measure states (types, activities, thresholds, conditions, amounts)
 comes from its own span; nothing is guessed from the document's name.
@@ -20,20 +20,21 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from dataclasses import dataclass
-from typing import Callable, Iterable, Protocol, TypeVar
+from dataclasses import asdict, dataclass, fields
+from typing import Any, Iterable, Sequence
 
 from ingest.clean import HEADING_RE
 from ingest.document import text_from_chunks
+from ingest.records import RecordKind
+from ingest.tables import split_sentences
+from policyqa.text.figures import extract_figures
 from policyqa.text.places import ZHEJIANG_CITIES, ZHEJIANG_COUNTIES, find_places
 from policyqa.types import Chunk, Citation
-from rag.evidence import split_sentences
-from policyqa.text.figures import extract_figures
+from policyqa.text.numerals import ONE_TO_TEN
 
 __all__ = [
     "ACTIVITIES",
     "CATEGORIES",
-    "ChunkSource",
     "Criterion",
     "ENTERPRISE_TYPES",
     "Measure",
@@ -42,7 +43,7 @@ __all__ = [
     "extract_measures",
     "find_activities",
     "find_types",
-    "measures_for",
+    "MEASURES",
 ]
 
 # --------------------------------------------------------------------------- vocabularies
@@ -192,7 +193,7 @@ _FOR_WHOM_INNER = re.compile(r"对([^，。；对]{2,20}?企业)(?=发放|给予
 
 # Sections that report past work (前期工作情况) list achievements, not offers.
 _RETRO = re.compile(r"前期|工作情况|工作成效|主要成效|进展情况|基本情况|工作回顾|取得.{0,4}成效|总结")
-_ORDINAL = re.compile(r"^(?:[一二三四五六七八九十]是|其[一二三四五六七八九十]|首先|同时|此外|另外)[，,、]?")
+_ORDINAL = re.compile(rf"^(?:[{ONE_TO_TEN}]是|其[{ONE_TO_TEN}]|首先|同时|此外|另外)[，,、]?")
 _LEAD = re.compile(r"^(?:将|要|还将|还要)?(?:全面|进一步|着力|加快|大力|积极|持续|深入|切实|继续|认真|不断|努力)+")
 _DUTY = re.compile(r"^[（(](?:责任单位|牵头单位|责任部门|牵头部门|配合单位)")
 
@@ -263,18 +264,6 @@ class Measure:
             n=n, source=self.source, title=self.title, quote=self.quote, heading_path=self.heading_path,
             page=self.page, start=self.start, end=self.end, chunk_id=self.chunk_id,
         )
-
-
-T = TypeVar("T")
-
-
-class ChunkSource(Protocol):
-    """What extraction needs from a store (ingest/store.py's), which also keeps what
-    is derived from its chunks until they change."""
-
-    def __len__(self) -> int: ...
-    def chunk(self, i: int) -> Chunk: ...
-    def derived(self, key: str, build: Callable[["ChunkSource"], T]) -> T: ...
 
 
 # --------------------------------------------------------------------------- finders
@@ -608,7 +597,29 @@ def extract_measures(chunks: Iterable[Chunk]) -> list[Measure]:
     return out
 
 
-def measures_for(store: ChunkSource) -> tuple[Measure, ...]:
-    """The measures of an index, extracted once per index content: the store keeps
-    them until its contents change."""
-    return store.derived("measures", lambda s: tuple(extract_measures(s.chunk(i) for i in range(len(s)))))
+def document_measures(text: str, chunks: Sequence[Chunk]) -> list[Measure]:
+    """The measures of one document, read from its chunks in document order (their
+    offsets rebuild `text`, which is therefore not needed)."""
+    return _document_measures(sorted(chunks, key=lambda c: (c.start, c.end)))
+
+
+def _measure_json(m: Measure) -> dict[str, Any]:
+    return asdict(m)
+
+
+def _measure_from_json(row: dict[str, Any]) -> Measure:
+    names = {f.name for f in fields(Measure)}
+    values = {k: v for k, v in row.items() if k in names}
+    values["categories"] = tuple(values["categories"])
+    values["amounts"] = tuple(values["amounts"])
+    values["criteria"] = tuple(
+        Criterion(**{**c, "values": tuple(c.get("values", ()))}) for c in values["criteria"]
+    )
+    return Measure(**values)
+
+
+EXTRACTOR_VERSION = 1  # bump on any change to what extraction produces
+# The kind of derived record the store saves as measures.json.
+MEASURES: RecordKind[Measure] = RecordKind(
+    "measures", EXTRACTOR_VERSION, document_measures, _measure_json, _measure_from_json
+)
