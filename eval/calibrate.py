@@ -44,6 +44,7 @@ RESOURCE = PROJECT_ROOT / "rag" / "resources" / "answerability.json"
 FEATURES = PROJECT_ROOT / "out" / "calibration-features.json"
 PENALTY_GRID = (0.0, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 99.0)  # 99: a hard constraint
 BIGRAM_GRID = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0)
+SIMILARITY_GRID = (0.0, 1.0, 2.0, 4.0, 6.0, 8.0, 10.0, 15.0, 20.0, 30.0, 40.0)
 # Wrong refusals allowed on answerable development questions: the threshold is the
 # strictest one that stays within it (users ask answerable questions far more often).
 MAX_WRONG_REFUSALS = 0.05
@@ -60,6 +61,7 @@ class Features:
     question: np.ndarray  # int, sorted
     terms: np.ndarray
     bigrams: np.ndarray
+    similarity: np.ndarray  # of the sentence's passage to the question; NaN without a vector
     broken: np.ndarray  # bool, rows x len(VIOLATIONS)
     gold: np.ndarray  # bool: the sentence holds the gold span
     answerable: np.ndarray  # bool per question: its document is indexed
@@ -91,9 +93,11 @@ def collect(set_name: str, settings: Settings, index: Path, bench: Path = DEFAUL
         sentences = []
         for s in chain.preparer.scorer.score(q, hits):
             broken = constraints.broken(q, s, hits)
+            similarity = hits[s.sentence.hit_index].similarity
             sentences.append([round(s.score, 4), round(s.coverage, 4), [v in broken for v in VIOLATIONS],
-                              _holds(s.sentence.text, item)])
-        rows.append({"id": item["id"], "set": set_name, "answerable": not item.get("refuse"), "sentences": sentences})
+                              _holds(s.sentence.text, item), None if similarity is None else round(similarity, 5)])
+        rows.append({"id": item["id"], "set": set_name, "answerable": not item.get("refuse"), "sentences": sentences,
+                     "model": chain.retriever.store.model})
         if n % 100 == 99:
             print(f"  {set_name}: {n + 1}/{len(items)} questions, {time.perf_counter() - t0:.0f} s", file=sys.stderr)
     chain.close()
@@ -101,12 +105,14 @@ def collect(set_name: str, settings: Settings, index: Path, bench: Path = DEFAUL
 
 
 def as_arrays(rows: Sequence[dict]) -> Features:
-    q, t, b, br, g = [], [], [], [], []
+    q, t, b, sim, br, g = [], [], [], [], [], []
     for i, row in enumerate(rows):
-        for terms, bigrams, broken, gold in row["sentences"] or [[-9.0, 0.0, [False] * len(VIOLATIONS), False]]:
+        for terms, bigrams, broken, gold, *more in row["sentences"] or [[-9.0, 0.0, [False] * len(VIOLATIONS), False]]:
             q.append(i), t.append(terms), b.append(bigrams), br.append(broken), g.append(gold)
+            sim.append(np.nan if not more or more[0] is None else more[0])  # features saved before it: none
     sets = sorted({r["set"] for r in rows})
-    return Features(np.array(q), np.array(t, float), np.array(b, float), np.array(br, bool), np.array(g, bool),
+    return Features(np.array(q), np.array(t, float), np.array(b, float), np.array(sim, float),
+                    np.array(br, bool), np.array(g, bool),
                     np.array([r["answerable"] for r in rows], bool),
                     np.array([sets.index(r["set"]) for r in rows]), tuple(sets), len(rows))
 
@@ -115,7 +121,8 @@ def outcomes(f: Features, cal: Calibration) -> tuple[np.ndarray, np.ndarray, np.
     """Per question: best score, whether the best sentence holds the gold span, and
     whether any sentence does."""
     penalties = np.array([cal.penalties.get(v, 0.0) for v in VIOLATIONS])
-    score = cal.w_terms * f.terms + cal.w_bigrams * f.bigrams - f.broken @ penalties
+    semantic = np.nan_to_num(cal.w_similarity * (f.similarity - cal.similarity_center))  # no vector: 0
+    score = cal.w_terms * f.terms + cal.w_bigrams * f.bigrams + semantic - f.broken @ penalties
     order = np.lexsort((-score, f.question))  # by question, best first
     starts = np.searchsorted(f.question[order], np.arange(f.n_questions))
     top = order[starts]
@@ -163,9 +170,10 @@ def best_threshold(f: Features, cal: Calibration, cap: float = MAX_WRONG_REFUSAL
     return point["threshold"], point
 
 
-def fit(f: Features, start: Calibration, cap: float = MAX_WRONG_REFUSALS, rounds: int = 3) -> Calibration:
-    """Coordinate ascent over the bigram weight and each penalty, the threshold
-    re-chosen at every step."""
+def fit(f: Features, start: Calibration, cap: float = MAX_WRONG_REFUSALS, rounds: int = 3,
+        similarity: bool = True) -> Calibration:
+    """Coordinate ascent over the bigram and (unless `similarity` is off) similarity
+    weights and each penalty, the threshold re-chosen at every step."""
     cal = start
 
     def value(c: Calibration) -> float:
@@ -178,6 +186,10 @@ def fit(f: Features, start: Calibration, cap: float = MAX_WRONG_REFUSALS, rounds
             trial = replace(cal, w_bigrams=w)
             if (v := value(trial)) > current + 1e-9:
                 cal, current, improved = trial, v, True
+        for w in SIMILARITY_GRID if similarity else ():
+            trial = replace(cal, w_similarity=w)
+            if (v := value(trial)) > current + 1e-9:
+                cal, current, improved = trial, v, True
         for name in VIOLATIONS:
             for p in PENALTY_GRID:
                 trial = replace(cal, penalties={**cal.penalties, name: p})
@@ -187,6 +199,21 @@ def fit(f: Features, start: Calibration, cap: float = MAX_WRONG_REFUSALS, rounds
             break
     tau, _ = best_threshold(f, cal, cap)
     return replace(cal, threshold=tau)
+
+
+def _best_fit(f: Features, start: Calibration, committed: Calibration, cap: float, similarity: bool) -> Calibration:
+    """The best of several coordinate ascents (each finds a local optimum): from
+    uniform and random penalties, and from the committed fit, so a refit never does
+    worse than what it replaces (a constraint it does not know yet starts at no penalty)."""
+    rng = np.random.default_rng(SEED)
+    starts = [{v: p for v in VIOLATIONS} for p in (0.0, 1.0, 99.0)]
+    starts += [{v: float(rng.choice(PENALTY_GRID)) for v in VIOLATIONS} for _ in range(RANDOM_STARTS)]
+    fits = [fit(f, replace(start, penalties=p), cap, similarity=similarity) for p in starts]
+    known = {v: committed.penalties.get(v, 0.0) for v in VIOLATIONS}
+    fits.append(fit(f, replace(start, w_terms=committed.w_terms, w_bigrams=committed.w_bigrams,
+                               w_similarity=committed.w_similarity if similarity else 0.0, penalties=known),
+                    cap, similarity=similarity))
+    return max(fits, key=lambda c: objective(best_threshold(f, c, cap)[1]))
 
 
 def format_curve(points: Sequence[dict[str, float]], mark: float) -> str:
@@ -214,22 +241,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         FEATURES.write_text(json.dumps(rows), encoding="utf-8")
     rows = json.loads(FEATURES.read_text(encoding="utf-8"))
     f = as_arrays(rows)
-    start = Calibration(fitted_on="")  # the hard filters: every constraint prohibitive
+    # The similarity is centred on its development mean, so a passage without a vector
+    # (scored as if at the centre) is neither favoured nor held back.
+    center = round(float(np.nanmean(f.similarity)), 4) if np.isfinite(f.similarity).any() else 0.0
+    models = {r.get("model", "") for r in rows}
+    if len(models) != 1:
+        raise SystemExit(f"the features come from indexes made by different embedding models ({sorted(models)}): "
+                         "rebuild them with one (`--refresh` after re-running `policyqa eval` on each set)")
+    model = models.pop()
+    start = Calibration(fitted_on="", similarity_center=center, similarity_model=model)  # the hard filters: every constraint prohibitive
     cap = args.max_wrong_refusals
     before_tau, before = best_threshold(f, start, cap)
-    # Coordinate ascent finds a local optimum: start from several points, keep the best.
-    rng = np.random.default_rng(SEED)
-    starts = [{v: p for v in VIOLATIONS} for p in (0.0, 1.0, 99.0)]
-    starts += [{v: float(rng.choice(PENALTY_GRID)) for v in VIOLATIONS} for _ in range(RANDOM_STARTS)]
-    fits = [fit(f, replace(start, penalties=p), cap) for p in starts]
-    # ... and from the committed fit, so a refit never does worse than what it replaces
-    # (a constraint it does not know yet starts at no penalty).
-    committed = load_calibration()
-    fits.append(fit(f, replace(committed, penalties={v: committed.penalties.get(v, 0.0) for v in VIOLATIONS}), cap))
-    cal = max(fits, key=lambda c: objective(best_threshold(f, c, cap)[1]))
-    _, after = best_threshold(f, cal, cap)
     sizes = ", ".join(f"{name} {n}" for name, n in sorted(Counter(r["set"] for r in rows).items()))
-    cal = replace(cal, fitted_on=f"at most {cap:.0%} wrong refusals; questions: {sizes}")
+    committed = load_calibration()
+    # The fit without the similarity scores indexes made by another embedding model.
+    lexical = _best_fit(f, replace(start, similarity_model=""), committed.lexical or committed, cap, similarity=False)
+    cal = _best_fit(f, start, committed, cap, similarity=True)
+    _, after = best_threshold(f, cal, cap)
+    cal = replace(cal, fitted_on=f"at most {cap:.0%} wrong refusals; questions: {sizes}",
+                  lexical=replace(lexical, fitted_on=f"without the similarity; at most {cap:.0%} wrong refusals; "
+                                                     f"questions: {sizes}"))
+    print(f"without the similarity, at its threshold: {best_threshold(f, lexical, cap)[1]}")
     thresholds = sorted({round(cal.threshold * k, 3) for k in np.linspace(0.7, 1.3, 25)} | {cal.threshold})
     points = curve(f, cal, thresholds)
     print(f"hard filters, best threshold {before_tau:.3f}: {before}")

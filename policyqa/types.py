@@ -137,6 +137,9 @@ class Hit:
     score: float
     dense_rank: int | None = None  # 1-based rank in the dense list, None if absent
     keyword_rank: int | None = None
+    # Cosine similarity of the question's and the passage's vectors (None when either has
+    # none: keyword-only retrieval, a passage still waiting for its vector).
+    similarity: float | None = None
 
 
 @dataclass(frozen=True)

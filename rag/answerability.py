@@ -3,7 +3,8 @@ filters.
 
 Each evidence sentence has two kinds of signal. Match features say how much of the
 question it covers (term coverage from `EvidenceScorer`, character-bigram coverage
-with its headings). Constraints say what the question demands of its evidence (the
+with its headings) and how close its passage is to the question in meaning (the
+cosine of their vectors, `Hit.similarity`). Constraints say what the question demands of its evidence (the
 place and scope it names, its years, the unit or figure it asks for, a 文号 or a
 date, quoted terms): a sentence that breaks one loses a penalty rather than being
 thrown away, since a rule that is right for most questions is wrong for some
@@ -17,7 +18,7 @@ leave-documents-out twin only, never on the test half.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from typing import Mapping, Sequence
 
@@ -121,17 +122,35 @@ def _within(place: str, region: str) -> bool:
 
 @dataclass(frozen=True)
 class Calibration:
-    """score = terms·w_terms + bigrams·w_bigrams − Σ penalties[broken]; a sentence
-    answers when its score reaches `threshold`."""
+    """score = terms·w_terms + bigrams·w_bigrams + (similarity − similarity_center)·w_similarity
+    − Σ penalties[broken]; a sentence answers when its score reaches `threshold`.
+
+    `similarity` is the cosine of the question's and the sentence's passage's vectors
+    (the embedding model is multilingual and knows paraphrases the word features miss);
+    a passage without a vector adds nothing, as if it stood at the centre. Cosines mean
+    something only for the embedding model they were fitted on (`similarity_model`):
+    an index made with another model is scored by `lexical`, the fit made without
+    them (`for_model`)."""
 
     w_terms: float = 1.0
     w_bigrams: float = 0.0
     penalties: Mapping[str, float] = field(default_factory=lambda: {v: 9.0 for v in VIOLATIONS})
     threshold: float = 0.5
     fitted_on: str = ""  # what the numbers were fitted on, for the eval report
+    w_similarity: float = 0.0
+    similarity_center: float = 0.0
+    similarity_model: str = ""
+    lexical: "Calibration | None" = None
 
-    def score(self, s: Scored, broken: frozenset[str]) -> float:
-        return (self.w_terms * s.score + self.w_bigrams * s.coverage
+    def for_model(self, model: str) -> "Calibration":
+        """The calibration for an index whose vectors `model` made."""
+        if self.w_similarity == 0.0 or model == self.similarity_model:
+            return self
+        return self.lexical or replace(self, w_similarity=0.0)
+
+    def score(self, s: Scored, broken: frozenset[str], similarity: float | None = None) -> float:
+        semantic = 0.0 if similarity is None else self.w_similarity * (similarity - self.similarity_center)
+        return (self.w_terms * s.score + self.w_bigrams * s.coverage + semantic
                 - sum(self.penalties.get(v, 0.0) for v in broken))
 
     @classmethod
@@ -142,13 +161,19 @@ class Calibration:
             if unknown:
                 raise ConfigError(f"{where}: unknown constraint(s) {sorted(unknown)}; known: {', '.join(VIOLATIONS)}")
             return cls(float(data["w_terms"]), float(data["w_bigrams"]), penalties,  # type: ignore[arg-type]
-                       float(data["threshold"]), str(data.get("fitted_on", "")))
+                       float(data["threshold"]), str(data.get("fitted_on", "")),
+                       float(data.get("w_similarity", 0.0)), float(data.get("similarity_center", 0.0)),  # type: ignore[arg-type]
+                       str(data.get("similarity_model", "")),
+                       cls.from_mapping(data["lexical"], f"{where} (lexical)") if data.get("lexical") else None)  # type: ignore[arg-type]
         except (KeyError, TypeError, ValueError) as exc:
             raise ConfigError(f"{where}: needs w_terms, w_bigrams, penalties and threshold ({exc})") from exc
 
     def to_mapping(self) -> dict[str, object]:
-        return {"w_terms": self.w_terms, "w_bigrams": self.w_bigrams, "penalties": dict(self.penalties),
-                "threshold": self.threshold, "fitted_on": self.fitted_on}
+        return {"w_terms": self.w_terms, "w_bigrams": self.w_bigrams, "w_similarity": self.w_similarity,
+                "similarity_center": self.similarity_center, "similarity_model": self.similarity_model,
+                "penalties": dict(self.penalties),
+                "threshold": self.threshold, "fitted_on": self.fitted_on,
+                **({"lexical": self.lexical.to_mapping()} if self.lexical else {})}
 
 
 def answerability_resource() -> dict[str, object]:

@@ -52,7 +52,7 @@ class AnswerChain:
         self.settings = settings
         self.backend = backend
         self.llm = llm
-        calibration = load_calibration()
+        calibration = load_calibration().for_model(retriever.store.model)
         if settings.min_evidence is not None:
             calibration = replace(calibration, threshold=settings.min_evidence)
         self.preparer = Preparer(retriever, tokenizer, calibration, settings.answer_passages,

@@ -256,6 +256,7 @@ class Preparer:
         for s in self.scorer.score(q, hits):
             if side.year and side.year not in s.sentence.text:
                 continue  # one side of a year comparison: its own year only
-            out.append(replace(s, score=self.calibration.score(s, constraints.broken(q, s, hits))))
+            similarity = hits[s.sentence.hit_index].similarity
+            out.append(replace(s, score=self.calibration.score(s, constraints.broken(q, s, hits), similarity)))
         out.sort(key=lambda x: (-x.score, x.sentence.hit_index, x.sentence.start))
         return out

@@ -174,7 +174,17 @@ class HybridRetriever:
         else:
             fused = self._score_sum(q, dense, keyword, doc_scores)
         order = sorted(fused, key=lambda i: (-fused[i], i))[:k]
-        return [Hit(self.store.chunk(i), fused[i], d_rank.get(i), k_rank.get(i)) for i in order]
+        cosine = dict(dense)
+        return [Hit(self.store.chunk(i), fused[i], d_rank.get(i), k_rank.get(i), self._similarity(q, i, cosine))
+                for i in order]
+
+    def _similarity(self, q: np.ndarray | None, i: int, cosine: dict[int, float]) -> float | None:
+        """The passage's cosine similarity to the question: from the dense list, or
+        computed for a passage only the keyword list found."""
+        if i in cosine:
+            return float(cosine[i])
+        v = self._vector(i) if q is not None else None
+        return None if v is None else float(v @ q)
 
     def _score_sum(
         self,

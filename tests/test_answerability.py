@@ -4,6 +4,7 @@ calibration turns features and broken constraints into one decision."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -66,6 +67,21 @@ def test_the_score_adds_features_and_subtracts_penalties(scorer: EvidenceScorer)
     assert 0.0 < s.coverage <= 1.0
 
 
+@pytest.mark.parametrize(("similarity", "added"), [(None, 0.0), (0.85, 0.0), (0.95, 1.0), (0.80, -0.5)])
+def test_the_score_adds_the_passage_similarity_about_its_centre(scorer: EvidenceScorer, similarity: float | None,
+                                                                 added: float) -> None:
+    s = scorer.score("全省新认定高新技术企业多少家？", [Hit(ZJ, 1.0)])[0]
+    cal = Calibration(w_terms=1.0, w_bigrams=0.0, penalties={}, w_similarity=10.0, similarity_center=0.85)
+    assert cal.score(s, frozenset(), similarity) == pytest.approx(s.score + added)
+
+
+def test_the_calibration_round_trips_and_older_files_have_no_similarity_weight() -> None:
+    cal = Calibration(w_bigrams=2.0, penalties={"place": 1.0}, threshold=1.5, w_similarity=4.0, similarity_center=0.9)
+    assert Calibration.from_mapping(cal.to_mapping()) == cal
+    old = {"w_terms": 1, "w_bigrams": 1, "penalties": {"place": 1}, "threshold": 1}
+    assert Calibration.from_mapping(old).w_similarity == 0.0
+
+
 @pytest.mark.parametrize(("data", "message"), [
     ({"w_terms": 1, "w_bigrams": 1, "threshold": 1}, "needs"),
     ({"w_terms": 1, "w_bigrams": 1, "threshold": "high", "penalties": {}}, "needs"),
@@ -94,3 +110,15 @@ def test_the_committed_calibration_loads_and_round_trips() -> None:
 def test_wider_scope(sentence: str, places: list[str], expected: bool) -> None:
     from rag.evidence import wider_scope
     assert wider_scope(sentence, places) is expected
+
+
+def test_an_index_made_by_another_embedding_model_is_scored_by_the_lexical_fit() -> None:
+    lexical = Calibration(w_bigrams=3.0, penalties={"place": 0.5}, threshold=1.5)
+    cal = Calibration(w_bigrams=8.0, penalties={"place": 2.0}, threshold=3.0, w_similarity=20.0,
+                      similarity_center=0.9, similarity_model="e5-small-int8", lexical=lexical)
+    assert cal.for_model("e5-small-int8") is cal
+    assert cal.for_model("hash") is lexical  # its cosines mean something else
+    assert replace(cal, lexical=None).for_model("hash").w_similarity == 0.0
+    assert Calibration.from_mapping(cal.to_mapping()) == cal
+    committed = load_calibration()
+    assert committed.lexical is not None and committed.lexical.w_similarity == 0.0

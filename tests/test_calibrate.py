@@ -65,3 +65,23 @@ def test_every_unanswerable_sample_question_is_refused_even_at_a_cost() -> None:
     tau, point = best_threshold(f, cal, cap=0.7)
     # refusing it costs 26 of 40 answers in each dev set (1.3 of share) for 1.0 of share
     assert tau > 1.0 and point["all_refused"]
+
+
+def test_the_fit_weighs_similarity_when_only_the_passage_vectors_tell_the_questions_apart() -> None:
+    """Left-out questions find passages as rich in the question's words as the gold
+    one but about something else: only their lower similarity to the question
+    separates them; rows saved before similarity existed read as having none."""
+    out = []
+    for i in range(20):
+        m = 0.6 + 0.01 * i
+        out.append({"id": f"a{i}", "set": "dev", "answerable": True,
+                    "sentences": [[m, m, NONE, True, 0.92], [m - 0.3, m - 0.3, NONE, False, 0.90]]})
+        out.append({"id": f"u{i}", "set": "lodo", "answerable": False, "sentences": [[m, m, NONE, False, 0.80]]})
+    out.append({"id": "old", "set": "dev", "answerable": True, "sentences": [[0.9, 0.9, NONE, True]]})
+    f = as_arrays(out)
+    assert np.isnan(f.similarity[-1])
+    start = Calibration(w_terms=1.0, w_bigrams=1.0, penalties={v: 0.0 for v in VIOLATIONS}, similarity_center=0.88)
+    cal = fit(f, start, cap=0.05)
+    _, after = best_threshold(f, cal, cap=0.05)
+    assert cal.w_similarity > 0
+    assert after["refused_unanswerable"] == 1.0 and after["wrong_refusals"] == 0.0

@@ -47,6 +47,13 @@ def test_ingest_sample_corpus_then_search(tmp_path: Path, tokenizer: Tokenizer) 
     retriever = HybridRetriever(store, HashEmbeddings(), tokenizer, RetrievalConfig())
     hits = retriever.retrieve("2025年全省新认定高新技术企业多少家", k=5)
     assert any("5000家" in h.chunk.text.replace(" ", "") for h in hits[:3])
+    # every hit carries its passage's cosine to the question (the answer-or-refuse score reads it)
+    q = HashEmbeddings().encode([tokenizer.expand_aliases("2025年全省新认定高新技术企业多少家")], query=True)[0]
+    rows = {store.chunk(i).chunk_id: i for i in range(len(store))}
+    for h in hits:
+        assert h.similarity == pytest.approx(float(store.vector(rows[h.chunk.chunk_id]) @ q), abs=1e-5)
+    keyword_only = HybridRetriever(store, HashEmbeddings(), tokenizer, RetrievalConfig(mode="keyword"))
+    assert all(h.similarity is None for h in keyword_only.retrieve("高新技术企业", k=3))
 
 
 def test_reingest_unchanged_costs_nothing_and_changed_file_replaces_old_chunks(tmp_path: Path, tokenizer: Tokenizer) -> None:
