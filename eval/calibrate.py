@@ -249,7 +249,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise SystemExit(f"the features come from indexes made by different embedding models ({sorted(models)}): "
                          "rebuild them with one (`--refresh` after re-running `policyqa eval` on each set)")
     model = models.pop()
-    start = Calibration(fitted_on="", similarity_center=center, similarity_model=model)  # the hard filters: every constraint prohibitive
+    # The hard filters (every constraint prohibitive), where each fit starts.
+    start = Calibration(fitted_on="", similarity_center=center, similarity_model=model)
     cap = args.max_wrong_refusals
     before_tau, before = best_threshold(f, start, cap)
     sizes = ", ".join(f"{name} {n}" for name, n in sorted(Counter(r["set"] for r in rows).items()))

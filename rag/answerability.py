@@ -4,8 +4,8 @@ filters.
 Each evidence sentence has two kinds of signal. Match features say how much of the
 question it covers (term coverage from `EvidenceScorer`, character-bigram coverage
 with its headings) and how close its passage is to the question in meaning (the
-cosine of their vectors, `Hit.similarity`). Constraints say what the question demands of its evidence (the
-place and scope it names, its years, the unit or figure it asks for, a 文号 or a
+cosine of their vectors, `Hit.similarity`). Constraints say what the question
+demands of its evidence (the place and scope it names, its years, the unit or figure it asks for, a 文号 or a
 date, quoted terms): a sentence that breaks one loses a penalty rather than being
 thrown away, since a rule that is right for most questions is wrong for some
 (`补助额度的多少` is answered by 50%, not by an amount in 元).
